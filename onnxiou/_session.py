@@ -1,0 +1,132 @@
+"""onnxruntime sessions for a metric, and its state kept as an OrtValue."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from onnxiou._spec import MetricSpec
+from onnxiou.graph.model import GraphOptions, build_graph
+
+logger = logging.getLogger(__name__)
+
+# Providers whose tensors live in CUDA memory, where the state is kept.
+_CUDA_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+
+
+@functools.lru_cache(maxsize=64)
+def _model_bytes(spec: MetricSpec, kind: str, options: GraphOptions) -> bytes:
+    return build_graph(spec, kind, options).SerializeToString()
+
+
+@functools.lru_cache(maxsize=64)
+def _session(
+    spec: MetricSpec, kind: str, options: GraphOptions, providers: tuple
+) -> ort.InferenceSession:
+    logger.debug("creating %s session for %s on %s", kind, spec.metric, providers)
+    session_options = ort.SessionOptions()
+    session_options.log_severity_level = 3
+    return ort.InferenceSession(
+        _model_bytes(spec, kind, options),
+        sess_options=session_options,
+        providers=_thaw(providers),
+    )
+
+
+def _freeze(providers: Sequence[object]) -> tuple:
+    """Make a providers list hashable, for the session cache."""
+    frozen = []
+    for entry in providers:
+        if isinstance(entry, (tuple, list)):
+            name, options = entry
+            frozen.append((name, tuple(sorted(dict(options).items()))))
+        else:
+            frozen.append(entry)
+    return tuple(frozen)
+
+
+def _thaw(providers: tuple) -> list:
+    return [
+        (entry[0], dict(entry[1])) if isinstance(entry, tuple) else entry
+        for entry in providers
+    ]
+
+
+class MetricRunner:
+    """Runs a metric's update and result graphs on one set of providers.
+
+    The state lives in an OrtValue on the first provider's device and is
+    bound with IO binding, so on a GPU it stays on the device between
+    updates. Each update writes into a second OrtValue and the two are
+    swapped only after the run succeeds, so a failed run leaves the state
+    as it was.
+    """
+
+    def __init__(self, spec: MetricSpec, kernel: str, providers: Sequence[object]):
+        self._spec = spec
+        self._kernel = kernel
+        self._providers = _freeze(providers)
+        first = _thaw(self._providers)[0]
+        first_name = first[0] if isinstance(first, tuple) else first
+        self._device = "cuda" if first_name in _CUDA_PROVIDERS else "cpu"
+        self._state = self._new_state()
+        self._spare = self._new_state()
+
+    def _new_state(self) -> ort.OrtValue:
+        return ort.OrtValue.ortvalue_from_numpy(self._spec.zero_state(), self._device, 0)
+
+    def session(self, kind: str, y_true: np.ndarray | None, y_pred: np.ndarray | None):
+        """The cached session of graph ``kind`` for these inputs' dtypes and ranks."""
+        if y_true is None or y_pred is None:
+            options = GraphOptions("int64", "int64", self._kernel)
+        else:
+            options = GraphOptions(
+                y_true.dtype.name,
+                y_pred.dtype.name,
+                self._kernel,
+                y_true_rank=y_true.ndim,
+                y_pred_rank=y_pred.ndim,
+            )
+        return _session(self._spec, kind, options, self._providers)
+
+    def update(
+        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray
+    ) -> tuple[float, float]:
+        """Add one batch to the state; return its (dropped, ignored) weight."""
+        session = self.session("update", y_true, y_pred)
+        binding = session.io_binding()
+        binding.bind_cpu_input("y_true", y_true)
+        binding.bind_cpu_input("y_pred", y_pred)
+        binding.bind_cpu_input("sample_weight", sample_weight)
+        binding.bind_ortvalue_input("total_cm", self._state)
+        binding.bind_ortvalue_output("total_cm_out", self._spare)
+        binding.bind_output("dropped_weight")
+        binding.bind_output("ignored_weight")
+        session.run_with_iobinding(binding)
+        dropped, ignored = binding.copy_outputs_to_cpu()[1:]
+        self._state, self._spare = self._spare, self._state
+        return float(dropped), float(ignored)
+
+    def scores(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (result, per_class_iou) of the current state."""
+        session = self.session("result", None, None)
+        binding = session.io_binding()
+        binding.bind_ortvalue_input("total_cm", self._state)
+        binding.bind_output("result")
+        binding.bind_output("per_class_iou")
+        session.run_with_iobinding(binding)
+        result, per_class = binding.copy_outputs_to_cpu()
+        return result, per_class
+
+    def state(self) -> np.ndarray:
+        return self._state.numpy()
+
+    def load_state(self, matrix: np.ndarray) -> None:
+        self._state.update_inplace(np.ascontiguousarray(matrix, self._spec.state_dtype))
+
+    def reset(self) -> None:
+        self.load_state(self._spec.zero_state())

@@ -1,0 +1,119 @@
+"""Decode stage: turn raw ``y_true`` / ``y_pred`` into integer class labels.
+
+Sparse labels are cast to int64 (floats truncate toward zero, as Keras does;
+NaN becomes -1 and so is dropped later). Dense labels and logits are reduced
+by an argmax over ``axis`` whose ties pick the first index and where a NaN
+wins, as in ``numpy.argmax``. BinaryIoU scores become class 1 when
+``>= threshold``. The weight is spread over the decoded labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onnxscript import script
+from onnxscript.values import OnnxFunction, Opset
+
+# Float labels are clipped into this range before the cast to int64 so the
+# cast never overflows; anything this far out is dropped as out of range.
+_FLOAT_LABEL_LIMIT = float(2**62)
+
+
+def sparse_labels(op: Opset, input_kind: str) -> OnnxFunction:
+    """Build ``labels(x) -> int64`` for labels given as class ids.
+
+    ``input_kind`` is ``"int64"`` (used as is), ``"int"`` (another integer
+    type, cast) or ``"float"``. Each kind is its own function with a body
+    that depends on nothing else, so y_true and y_pred may share one.
+    """
+    limit = _FLOAT_LABEL_LIMIT
+
+    @script(default_opset=op)
+    def float_label_to_int64(x):
+        finite = op.Where(op.IsNaN(x), op.CastLike(-1.0, x), x)
+        low = op.CastLike(op.Constant(value_float=-limit), x)
+        high = op.CastLike(op.Constant(value_float=limit), x)
+        return op.Cast(op.Clip(finite, low, high), to=7)
+
+    @script(default_opset=op)
+    def int_label_to_int64(x):
+        return op.Cast(x, to=7)
+
+    @script(default_opset=op)
+    def int64_label(x):
+        return op.Identity(x)
+
+    kinds = {
+        "float": float_label_to_int64,
+        "int": int_label_to_int64,
+        "int64": int64_label,
+    }
+    return kinds[input_kind]
+
+
+def argmax_labels(op: Opset, axis: int, float_input: bool) -> OnnxFunction:
+    """Build ``labels(x) -> int64``: argmax over ``axis``, first NaN wins.
+
+    onnxruntime's ArgMax skips a NaN unless it comes first, so the first NaN
+    of each row is found separately (an ArgMax over the NaN mask) and takes
+    precedence wherever the row has one. Integer input (one-hot ints) is
+    cast to float32 first, the type every provider's ArgMax takes.
+    """
+
+    @script(default_opset=op)
+    def argmax_to_int64(x):
+        nan_mask = op.Cast(op.IsNaN(x), to=1)
+        first_nan = op.ArgMax(nan_mask, axis=axis, keepdims=1)
+        best = op.ArgMax(x, axis=axis, keepdims=1)
+        row_has_nan = op.IsNaN(op.GatherElements(x, first_nan, axis=axis))
+        labels = op.Where(row_has_nan, first_nan, best)
+        return op.Squeeze(labels, op.Constant(value_ints=[axis]))
+
+    @script(default_opset=op)
+    def int_argmax_to_int64(x):
+        labels = op.ArgMax(op.Cast(x, to=1), axis=axis, keepdims=0)
+        return labels
+
+    return argmax_to_int64 if float_input else int_argmax_to_int64
+
+
+def threshold_labels(op: Opset, threshold: float) -> OnnxFunction:
+    """Build ``labels(x) -> int64``: 1 where ``float32(x) >= threshold``."""
+
+    @script(default_opset=op)
+    def threshold_to_int64(x):
+        scores = op.Cast(x, to=1)
+        above = op.GreaterOrEqual(scores, op.Constant(value_float=threshold))
+        return op.Cast(above, to=7)
+
+    return threshold_to_int64
+
+
+def spread_weight(op: Opset) -> OnnxFunction:
+    """Build ``weight_per_pair(sample_weight, labels)``, flat.
+
+    ``sample_weight`` is 1-D with length 1 (one weight for every pair), ``B``
+    (one per sample: each covers ``N / B`` consecutive pairs of the C-order
+    flattened labels) or ``N`` (one per pair). All three are the same
+    reshape to ``[L, 1]`` and expand to ``[L, N / L]``.
+    """
+
+    @script(default_opset=op)
+    def weight_per_pair(sample_weight, labels):
+        count = op.Size(sample_weight)
+        pairs = op.Size(labels)
+        column = op.Reshape(sample_weight, op.Constant(value_ints=[-1, 1]))
+        shape = op.Concat(
+            op.Reshape(count, op.Constant(value_ints=[1])),
+            op.Reshape(op.Div(pairs, count), op.Constant(value_ints=[1])),
+            axis=0,
+        )
+        return op.Reshape(op.Expand(column, shape), op.Constant(value_ints=[-1]))
+
+    return weight_per_pair
+
+
+def describe(kind: str, **params: Any) -> str:
+    """One line naming a decoder and its baked-in parameters, for docs."""
+    rendered = ", ".join(f"{key}={value!r}" for key, value in params.items())
+    return f"{kind}({rendered})"
