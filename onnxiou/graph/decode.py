@@ -65,7 +65,8 @@ def argmax_labels(op: Opset, axis: int, float_input: bool) -> OnnxFunction:
         nan_mask = op.Cast(op.IsNaN(x), to=1)
         first_nan = op.ArgMax(nan_mask, axis=axis, keepdims=1)
         best = op.ArgMax(x, axis=axis, keepdims=1)
-        row_has_nan = op.IsNaN(op.GatherElements(x, first_nan, axis=axis))
+        nan_count = op.ReduceSum(nan_mask, op.Constant(value_ints=[axis]), keepdims=1)
+        row_has_nan = op.Greater(nan_count, op.Constant(value_float=0.0))
         labels = op.Where(row_has_nan, first_nan, best)
         return op.Squeeze(labels, op.Constant(value_ints=[axis]))
 
