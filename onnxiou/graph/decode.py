@@ -9,13 +9,11 @@ wins, as in ``numpy.argmax``. BinaryIoU scores become class 1 when
 
 from __future__ import annotations
 
-from typing import Any
-
 from onnxscript import script
 from onnxscript.values import OnnxFunction, Opset
 
-# Float labels are clipped into this range before the cast to int64 so the
-# cast never overflows; anything this far out is dropped as out of range.
+# Float labels are clipped into this range before the cast to int64, so the
+# cast cannot overflow. Labels this far out are dropped as out of range.
 _FLOAT_LABEL_LIMIT = float(2**62)
 
 
@@ -112,9 +110,3 @@ def spread_weight(op: Opset) -> OnnxFunction:
         return op.Reshape(op.Expand(column, shape), op.Constant(value_ints=[-1]))
 
     return weight_per_pair
-
-
-def describe(kind: str, **params: Any) -> str:
-    """One line naming a decoder and its baked-in parameters, for docs."""
-    rendered = ", ".join(f"{key}={value!r}" for key, value in params.items())
-    return f"{kind}({rendered})"
