@@ -1,0 +1,113 @@
+"""Read label maps, predictions and class-name files from disk.
+
+Label maps and label-map predictions may be PNG (8-bit, 16-bit, bilevel or
+palette), ``.npy`` or TIFF. A palette PNG is read as its indices, not its
+colours. Class scores (logits or probabilities) are arrays with one more axis
+than the label map, which in practice means ``.npy`` or TIFF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from onnxiou.evaluation.errors import EvaluationError
+
+SUFFIXES = (".png", ".npy", ".tif", ".tiff")
+
+# Single-channel PNG modes whose pixel values are the stored integers.
+_PNG_MODES = ("1", "L", "P", "I", "I;16", "I;16B", "I;16L")
+
+_EXTRA_HINT = "install it with: pip install 'onnxiou[images]'"
+
+
+def read_array(path: Path) -> np.ndarray:
+    """Return the array stored in a PNG, ``.npy`` or TIFF file.
+
+    Raises EvaluationError naming the file when it cannot be read or contains
+    something other than numbers.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        array = _read_png(path)
+    elif suffix == ".npy":
+        array = _read_npy(path)
+    elif suffix in (".tif", ".tiff"):
+        array = _read_tiff(path)
+    else:
+        raise EvaluationError(
+            f"unsupported file type {path.suffix!r} of {path}; expected one of "
+            f"{', '.join(SUFFIXES)}"
+        )
+    if array.dtype.kind not in "biuf":
+        raise EvaluationError(
+            f"{path} has dtype {array.dtype}; expected integers, bools or floats"
+        )
+    return array
+
+
+def _read_png(path: Path) -> np.ndarray:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise EvaluationError(f"reading {path} needs Pillow; {_EXTRA_HINT}") from None
+    try:
+        with Image.open(path) as image:
+            image_format, mode = image.format, image.mode
+            if image_format == "PNG" and mode in _PNG_MODES:
+                return np.asarray(image)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise EvaluationError(f"cannot read {path}: {error}") from None
+    if image_format != "PNG":
+        raise EvaluationError(f"{path} is a {image_format} image, not a PNG")
+    raise EvaluationError(
+        f"{path} is a PNG of mode {mode!r}; expected a single-channel map of "
+        f"class ids (one of the modes {', '.join(_PNG_MODES)}), not colours"
+    )
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise EvaluationError(f"cannot read {path}: {error}") from None
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    try:
+        import tifffile
+    except ImportError:
+        raise EvaluationError(f"reading {path} needs tifffile; {_EXTRA_HINT}") from None
+    try:
+        return np.asarray(tifffile.imread(path))
+    except (OSError, ValueError, EOFError) as error:
+        # tifffile.TiffFileError is a ValueError.
+        raise EvaluationError(f"cannot read {path}: {error}") from None
+
+
+def read_class_names(path: Path) -> list[str]:
+    """Return the class names in ``path``, one per line, line 1 being class 0.
+
+    Trailing whitespace and trailing blank lines are dropped. Raises
+    EvaluationError if the file is missing or has a blank line before the
+    last name.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise EvaluationError(f"cannot read class names from {path}: {error}") from None
+    names = [line.rstrip() for line in text.splitlines()]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise EvaluationError(
+            f"class names file {path} is empty; expected one per line"
+        )
+    for number, name in enumerate(names, start=1):
+        if not name:
+            raise EvaluationError(
+                f"class names file {path} has a blank line {number}; expected one "
+                "name per line, line 1 being class 0"
+            )
+    return names

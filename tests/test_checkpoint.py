@@ -1,0 +1,526 @@
+"""Tests of checkpoints: ``load_state``, saving, resuming and stop signals.
+
+Expected matrices come from ``np.bincount`` over the arrays the test wrote.
+The signal tests run ``python -m onnxiou evaluate`` in a subprocess slowed
+down by ONNXIOU_TEST_DELAY, stop it with a signal once its first checkpoint
+exists, and resume it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import onnxiou
+from onnxiou.cli import main
+from onnxiou.evaluation.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from onnxiou.evaluation.errors import EvaluationError
+from onnxiou.evaluation.progress import RunProgress
+
+REPO_ROOT = Path(onnxiou.__file__).resolve().parent.parent
+NUM_CLASSES = 5
+
+
+def oracle_matrix(
+    pairs: list[tuple[np.ndarray, np.ndarray]], num_classes: int
+) -> np.ndarray:
+    """Count (label, predicted class) pixels whose both values are in range."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for label, predicted in pairs:
+        label = label.astype(np.int64).ravel()
+        predicted = predicted.astype(np.int64).ravel()
+        keep = (label >= 0) & (label < num_classes)
+        keep &= (predicted >= 0) & (predicted < num_classes)
+        counts = np.bincount(
+            label[keep] * num_classes + predicted[keep], minlength=num_classes**2
+        )
+        matrix += counts.reshape(num_classes, num_classes)
+    return matrix
+
+
+def write_folders(tmp_path: Path, count: int, seed: int = 0) -> tuple[Path, Path, dict]:
+    """Write ``count`` label/prediction PNG pairs; return folders and arrays by stem."""
+    rng = np.random.default_rng(seed)
+    labels = tmp_path / "labels"
+    predictions = tmp_path / "predictions"
+    labels.mkdir()
+    predictions.mkdir()
+    arrays = {}
+    for index in range(count):
+        stem = f"image_{index:03d}"
+        shape = (int(rng.integers(5, 20)), int(rng.integers(5, 20)))
+        label = rng.integers(0, NUM_CLASSES, size=shape).astype(np.uint8)
+        predicted = label.copy()
+        flip = rng.random(shape) < 0.4
+        predicted[flip] = rng.integers(0, NUM_CLASSES, size=int(flip.sum()))
+        Image.fromarray(label).save(labels / f"{stem}.png")
+        Image.fromarray(predicted).save(predictions / f"{stem}.png")
+        arrays[stem] = (label, predicted)
+    return labels, predictions, arrays
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["evaluate", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+# --- MeanIoU.load_state -----------------------------------------------------
+
+
+def test_load_state_restores_matrix_and_counters():
+    matrix = np.array([[3, 1, 0], [0, 2, 2], [1, 0, 5]], dtype=np.float64)
+    metric = onnxiou.MeanIoU(num_classes=3)
+
+    metric.load_state(matrix, dropped_weight=4, ignored_weight=7)
+
+    np.testing.assert_array_equal(metric.total_cm, matrix)
+    assert metric.dropped_weight == 4.0
+    assert metric.ignored_weight == 7.0
+    # Per class: 3 / (4 + 4 - 3), 2 / (4 + 3 - 2), 5 / (6 + 7 - 5).
+    expected = np.array([3 / 5, 2 / 5, 5 / 8])
+    np.testing.assert_allclose(metric.per_class_iou(), expected, rtol=1e-6)
+    assert float(metric.result()) == pytest.approx(expected.mean(), rel=1e-6)
+
+
+def test_load_state_then_update_adds():
+    metric = onnxiou.MeanIoU(num_classes=2, state_dtype="int64")
+    metric.load_state(np.array([[5, 0], [0, 5]]))
+
+    metric.update_state([0, 1, 1], [1, 1, 0])
+
+    np.testing.assert_array_equal(metric.total_cm, [[5, 1], [1, 6]])
+    assert metric.total_cm.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "state,state_dtype,error,message",
+    [
+        (np.zeros((2, 3)), "float64", ValueError, "shape (3, 3)"),
+        (np.full((3, 3), np.nan), "float64", ValueError, "finite"),
+        (np.full((3, 3), np.inf), "float64", ValueError, "finite"),
+        (np.full((3, 3), 0.5), "int64", ValueError, "stores exactly"),
+        (
+            np.full((3, 3), 2**24 + 1, dtype=np.int64),
+            "float32",
+            ValueError,
+            "stores exactly",
+        ),
+        (np.full((3, 3), "a"), "float64", TypeError, "ints or floats"),
+    ],
+)
+def test_load_state_rejects(state, state_dtype, error, message):
+    metric = onnxiou.MeanIoU(num_classes=3, state_dtype=state_dtype)
+    metric.update_state([0, 1, 2], [0, 1, 1])
+    before = metric.total_cm
+
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        metric.load_state(state)
+
+    np.testing.assert_array_equal(metric.total_cm, before)
+
+
+def test_load_state_rejects_nan_counter():
+    metric = onnxiou.MeanIoU(num_classes=2)
+
+    with pytest.raises(ValueError, match="dropped_weight"):
+        metric.load_state(np.zeros((2, 2)), dropped_weight=float("nan"))
+
+
+# --- checkpoint files -------------------------------------------------------
+
+
+def test_checkpoint_round_trip(tmp_path):
+    path = tmp_path / "run.ckpt.json"
+    matrix = np.array([[1.0, 2.0], [3.0, 2**53]])
+    checkpoint = Checkpoint(
+        config={"num_classes": 2, "ignore_class": [3, 4]},
+        total_cm=matrix,
+        dropped_pixels=5.0,
+        ignored_pixels=6.0,
+        progress=RunProgress(["b", "a"], {"a": 5.0}),
+    )
+
+    save_checkpoint(path, checkpoint)
+    loaded = load_checkpoint(path)
+
+    np.testing.assert_array_equal(loaded.total_cm, matrix)
+    assert loaded.total_cm.dtype == np.float64
+    assert loaded.config == checkpoint.config
+    assert loaded.dropped_pixels == 5.0
+    assert loaded.ignored_pixels == 6.0
+    assert loaded.progress.finished == ["b", "a"]
+    assert loaded.progress.dropped_by_file == {"a": 5.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.ckpt.json"]
+
+
+def test_checkpoint_replaced_atomically(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text("previous")
+    checkpoint = Checkpoint({}, np.zeros((1, 1), np.int64), 0.0, 0.0, RunProgress())
+
+    save_checkpoint(path, checkpoint)
+
+    assert read_json(path)["format"] == "onnxiou-evaluate-checkpoint"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("{not json", "cannot read checkpoint"),
+        ('{"format": "other"}', "is not an onnxiou evaluate checkpoint"),
+        ('{"format": "onnxiou-evaluate-checkpoint", "version": 99}', "version 99"),
+        (
+            '{"format": "onnxiou-evaluate-checkpoint", "version": 1}',
+            "invalid checkpoint",
+        ),
+    ],
+)
+def test_load_checkpoint_rejects(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+
+    with pytest.raises(EvaluationError, match=message):
+        load_checkpoint(path)
+
+
+# --- checkpoint options of the command line ---------------------------------
+
+
+def test_checkpoint_written_at_end(tmp_path, capsys):
+    labels, predictions, arrays = write_folders(tmp_path, 7)
+    checkpoint = tmp_path / "run.json"
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--checkpoint-every",
+        "3",
+    )
+
+    assert code == 0, err
+    saved = read_json(checkpoint)
+    assert saved["finished"] == sorted(arrays)
+    expected = oracle_matrix(list(arrays.values()), NUM_CLASSES)
+    np.testing.assert_array_equal(np.array(saved["total_cm"]), expected)
+    assert saved["config"]["num_classes"] == NUM_CLASSES
+
+
+def test_existing_checkpoint_needs_resume(tmp_path, capsys):
+    labels, predictions, _ = write_folders(tmp_path, 2)
+    checkpoint = tmp_path / "run.json"
+    checkpoint.write_text("{}")
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+    )
+
+    assert code == 2
+    assert "already exists; pass --resume" in err
+    assert checkpoint.read_text() == "{}"
+
+
+def test_resume_missing_checkpoint(tmp_path, capsys):
+    labels, predictions, _ = write_folders(tmp_path, 2)
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        tmp_path / "none.json",
+        "--resume",
+    )
+
+    assert code == 2
+    assert "not found; run without --resume" in err
+
+
+def test_resume_rejects_other_options(tmp_path, capsys):
+    labels, predictions, _ = write_folders(tmp_path, 3)
+    checkpoint = tmp_path / "run.json"
+    code, _, _ = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+    )
+    assert code == 0
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+        "--ignore-class",
+        "4",
+    )
+
+    assert code == 2
+    assert "ignore_class: saved None, now 4" in err
+
+
+def test_resume_rejects_unknown_files(tmp_path, capsys):
+    labels, predictions, _ = write_folders(tmp_path, 3)
+    checkpoint = tmp_path / "run.json"
+    run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+    )
+    (labels / "image_000.png").unlink()
+    (predictions / "image_000.png").unlink()
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+    )
+
+    assert code == 2
+    assert "'image_000'" in err
+
+
+def test_corrupt_file_keeps_earlier_work(tmp_path, capsys):
+    labels, predictions, arrays = write_folders(tmp_path, 6)
+    good = (predictions / "image_003.png").read_bytes()
+    (predictions / "image_003.png").write_bytes(b"broken")
+    checkpoint = tmp_path / "run.json"
+    report = tmp_path / "report.json"
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--checkpoint-every",
+        "100",
+    )
+
+    assert code == 2
+    assert "image_003.png" in err
+    saved = read_json(checkpoint)
+    assert saved["finished"] == ["image_000", "image_001", "image_002"]
+    first = [arrays[stem] for stem in saved["finished"]]
+    np.testing.assert_array_equal(
+        np.array(saved["total_cm"]), oracle_matrix(first, NUM_CLASSES)
+    )
+
+    (predictions / "image_003.png").write_bytes(good)
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+        "--json",
+        report,
+    )
+
+    assert code == 0, err
+    expected = oracle_matrix(list(arrays.values()), NUM_CLASSES)
+    np.testing.assert_array_equal(
+        np.array(read_json(report)["confusion_matrix"]), expected
+    )
+
+
+def test_strict_error_leaves_file_out_of_checkpoint(tmp_path, capsys):
+    labels, predictions, arrays = write_folders(tmp_path, 4)
+    label, predicted = arrays["image_002"]
+    bad_label = label.copy()
+    bad_label[0, 0] = 9
+    Image.fromarray(bad_label).save(labels / "image_002.png")
+    checkpoint = tmp_path / "run.json"
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--strict",
+        "--checkpoint",
+        checkpoint,
+    )
+
+    assert code == 2
+    assert "label values 9" in err
+    saved = read_json(checkpoint)
+    assert saved["finished"] == ["image_000", "image_001"]
+    first = [arrays["image_000"], arrays["image_001"]]
+    np.testing.assert_array_equal(
+        np.array(saved["total_cm"]), oracle_matrix(first, NUM_CLASSES)
+    )
+    assert saved["dropped_pixels"] == 0
+
+
+# --- stop signals -------------------------------------------------------------
+
+
+def start_run(labels: Path, predictions: Path, checkpoint: Path, delay: str):
+    env = dict(os.environ, ONNXIOU_TEST_DELAY=delay)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "onnxiou",
+        "evaluate",
+        str(labels),
+        str(predictions),
+        "--num-classes",
+        str(NUM_CLASSES),
+        "--checkpoint",
+        str(checkpoint),
+        "--checkpoint-every",
+        "2",
+    ]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_file(path: Path, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"run ended early: {process.communicate()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"no checkpoint after {timeout} s")
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
+@pytest.mark.parametrize(
+    "signum,exit_code",
+    [
+        (signal.SIGTERM, 143),
+        (signal.SIGINT, 130),
+    ],
+)
+def test_signal_saves_and_resume_matches(tmp_path, capsys, signum, exit_code):
+    labels, predictions, arrays = write_folders(tmp_path, 30)
+    checkpoint = tmp_path / "run.json"
+    report = tmp_path / "report.json"
+    process = start_run(labels, predictions, checkpoint, delay="0.1")
+
+    wait_for_file(checkpoint, process, timeout=60)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == exit_code, stderr
+    assert f"stopped by {signal.Signals(signum).name}" in stderr
+    finished = read_json(checkpoint)["finished"]
+    assert 2 <= len(finished) < len(arrays)
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+        "--json",
+        report,
+    )
+
+    assert code == 0, err
+    assert f"{len(finished)} of {len(arrays)} files already counted" in err
+    result = read_json(report)
+    expected = oracle_matrix(list(arrays.values()), NUM_CLASSES)
+    np.testing.assert_array_equal(np.array(result["confusion_matrix"]), expected)
+    assert [entry["stem"] for entry in result["files"]] == sorted(arrays)
+    saved = read_json(checkpoint)
+    assert sorted(saved["finished"]) == sorted(arrays)
+    assert len(set(saved["finished"])) == len(arrays)
+
+
+def test_resume_of_finished_run_counts_nothing_twice(tmp_path, capsys):
+    labels, predictions, arrays = write_folders(tmp_path, 4)
+    checkpoint = tmp_path / "run.json"
+    report = tmp_path / "report.json"
+    run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+    )
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+        "--json",
+        report,
+    )
+
+    assert code == 0, err
+    expected = oracle_matrix(list(arrays.values()), NUM_CLASSES)
+    np.testing.assert_array_equal(
+        np.array(read_json(report)["confusion_matrix"]), expected
+    )
