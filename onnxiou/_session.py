@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 
 from onnxiou._spec import MetricSpec
+from onnxiou.profiles import profile_for_providers
 from onnxiou.graph.model import GraphOptions, build_graph
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ class MetricRunner:
     bound with IO binding, so on a GPU it stays on the device between
     updates. Each update writes into a second OrtValue and the two are
     swapped only after the run succeeds, so a failed run leaves the state
-    as it was.
+    as it was. The graphs are built for the provider profile of the first
+    provider (see onnxiou.profiles).
     """
 
     def __init__(self, spec: MetricSpec, kernel: str, providers: Sequence[object]):
@@ -73,6 +75,7 @@ class MetricRunner:
         first = _thaw(self._providers)[0]
         first_name = first[0] if isinstance(first, tuple) else first
         self._device = "cuda" if first_name in _CUDA_PROVIDERS else "cpu"
+        self.profile = profile_for_providers(self._providers)
         self._state = self._new_state()
         self._spare = self._new_state()
 
@@ -82,7 +85,9 @@ class MetricRunner:
     def session(self, kind: str, y_true: np.ndarray | None, y_pred: np.ndarray | None):
         """The cached session of graph ``kind`` for these inputs' dtypes and ranks."""
         if y_true is None or y_pred is None:
-            options = GraphOptions("int64", "int64", self._kernel)
+            options = GraphOptions(
+                "int64", "int64", self._kernel, provider=self.profile
+            )
         else:
             options = GraphOptions(
                 y_true.dtype.name,
@@ -90,6 +95,7 @@ class MetricRunner:
                 self._kernel,
                 y_true_rank=y_true.ndim,
                 y_pred_rank=y_pred.ndim,
+                provider=self.profile,
             )
         return _session(self._spec, kind, options, self._providers)
 

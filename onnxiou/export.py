@@ -15,6 +15,9 @@ from typing import Any
 
 import onnx
 
+from onnxiou import profiles
+from onnxiou._inputs import LABEL_DTYPES, SCORE_DTYPES
+from onnxiou._spec import MetricSpec, _check_choice, _check_int
 from onnxiou._version import __version__
 from onnxiou.graph import contract
 from onnxiou.graph.model import DEFAULT_OPSET, GRAPH_KINDS, GraphOptions, build_graph
@@ -42,8 +45,38 @@ def default_ranks(metric: _IoUBase) -> tuple[int, int]:
     return (3 if spec.sparse_y_true else 4), (4 if pred_dense else 3)
 
 
-def _metadata(metric: _IoUBase, kind: str) -> dict[str, str]:
+def _check_input(
+    metric: _IoUBase, name: str, dtype: str, rank: int, sparse: bool
+) -> None:
+    """Reject a dtype the graphs do not take, or a rank without the class axis."""
+    _check_choice(f"{name}_dtype", dtype, LABEL_DTYPES if sparse else SCORE_DTYPES)
+    _check_int(f"{name}_rank", rank)
+    axis = metric.spec.axis
+    if rank < 0:
+        raise ValueError(
+            f"Expected argument `{name}_rank` to be at least 0, but got {rank}."
+        )
+    if not sparse and not -rank <= axis < rank:
+        raise ValueError(
+            f"Expected argument `{name}_rank` to include the class axis {axis} "
+            f"of dense {name}, but got rank {rank}."
+        )
+
+
+def _check_inputs(metric: _IoUBase, options: GraphOptions) -> None:
     spec = metric.spec
+    sparse_pred = spec.sparse_y_pred and spec.threshold is None
+    _check_input(
+        metric, "y_true", options.y_true_dtype, options.y_true_rank, spec.sparse_y_true
+    )
+    _check_input(
+        metric, "y_pred", options.y_pred_dtype, options.y_pred_rank, sparse_pred
+    )
+
+
+def _metadata(metric: _IoUBase, kind: str, options: GraphOptions) -> dict[str, str]:
+    spec = metric.spec
+    state = spec.state_dtype
     return {
         "onnxiou.version": __version__,
         "onnxiou.graph": kind,
@@ -52,7 +85,12 @@ def _metadata(metric: _IoUBase, kind: str) -> dict[str, str]:
         "onnxiou.state_dtype": spec.state_dtype,
         "onnxiou.state_shape": json.dumps(list(spec.state_shape)),
         "onnxiou.num_classes": str(spec.num_classes),
-        "onnxiou.kernel": metric.kernel,
+        "onnxiou.kernel": options.kernel,
+        "onnxiou.provider": options.provider,
+        "onnxiou.accumulate_dtype": profiles.accumulate_dtype(options.provider, state),
+        "onnxiou.provider_state_dtype": profiles.provider_state_dtype(
+            options.provider, state
+        ),
     }
 
 
@@ -64,18 +102,43 @@ def _signature(value: onnx.ValueInfoProto) -> str:
     return f"{value.name}: {dtype} {dims}"
 
 
-def _doc(metric: _IoUBase, kind: str, model: onnx.ModelProto, opset: int) -> str:
+def _provider_note(spec: MetricSpec, options: GraphOptions) -> list[str]:
+    """Lines on how the profile's provider stores and counts the state."""
+    state = spec.state_dtype
+    kept = profiles.provider_state_dtype(options.provider, state)
+    summed = profiles.accumulate_dtype(options.provider, state)
+    lines = []
+    if kept != state:
+        lines.append(
+            f"{profiles.get_profile(options.provider).provider} computes "
+            f"{state} values in {kept}, so total_cm counts exactly only up to "
+            f"{profiles.exact_count_limit(kept)} per cell there."
+        )
+    if summed != state:
+        lines.append(
+            f"Each call sums its pairs in {summed}: counts are exact while a "
+            f"cell's weight in one call stays within "
+            f"{profiles.exact_count_limit(summed)}."
+        )
+    return lines
+
+
+def _doc(
+    metric: _IoUBase, kind: str, model: onnx.ModelProto, options: GraphOptions
+) -> str:
     spec = metric.spec
     lines = [
         f"onnxiou {__version__}: {kind} graph of {spec.metric} "
         f"({spec.num_classes} classes, state {spec.state_dtype} "
-        f"{list(spec.state_shape)}, kernel {metric.kernel}, opset {opset}).",
+        f"{list(spec.state_shape)}, kernel {options.kernel}, opset {options.opset}, "
+        f"provider profile {options.provider}).",
         "Configuration: " + json.dumps(metric.get_config(), sort_keys=True),
         "Inputs:",
         *(f"  {_signature(value)}. {value.doc_string}" for value in model.graph.input),
         "Outputs:",
         *(f"  {_signature(value)}. {value.doc_string}" for value in model.graph.output),
         "Feed zeros as total_cm first, then each call's total_cm_out.",
+        *_provider_note(spec, options),
     ]
     return "\n".join(lines)
 
@@ -89,26 +152,48 @@ def to_model(
     y_pred_dtype: str | None = None,
     y_true_rank: int | None = None,
     y_pred_rank: int | None = None,
+    provider: str | None = None,
 ) -> onnx.ModelProto:
-    """Build graph ``kind`` ("update", "result" or "step") of ``metric``."""
+    """Build graph ``kind`` ("update", "result" or "step") of ``metric``.
+
+    ``provider`` is the provider profile the graph is formulated for:
+    "cpu", "cuda" or "tensorrt" (onnxruntime's provider names are taken
+    too). None uses the profile of the metric's first provider. The
+    profile also resolves ``kernel="auto"``.
+
+    Raises TypeError or ValueError for an opset, dtype, rank or provider
+    the graphs do not support.
+    """
+    _check_int("opset", opset)
+    profile, kernel = _profile_and_kernel(metric, provider)
     default_true, default_pred = default_dtypes(metric)
     rank_true, rank_pred = default_ranks(metric)
     options = GraphOptions(
         y_true_dtype or default_true,
         y_pred_dtype or default_pred,
-        metric.kernel,
+        kernel,
         opset,
         y_true_rank=rank_true if y_true_rank is None else y_true_rank,
         y_pred_rank=rank_pred if y_pred_rank is None else y_pred_rank,
+        provider=profile,
     )
+    _check_inputs(metric, options)
     model = build_graph(metric.spec, kind, options)
     model.producer_name = PRODUCER
     model.producer_version = __version__
     model.graph.name = f"onnxiou_{metric.spec.metric}_{kind}"
-    model.graph.doc_string = _doc(metric, kind, model, opset)
+    model.graph.doc_string = _doc(metric, kind, model, options)
     model.doc_string = model.graph.doc_string.splitlines()[0]
-    onnx.helper.set_model_props(model, _metadata(metric, kind))
+    onnx.helper.set_model_props(model, _metadata(metric, kind, options))
     return model
+
+
+def _profile_and_kernel(metric: _IoUBase, provider: str | None) -> tuple[str, str]:
+    """Return the export's profile and concrete kernel."""
+    if provider is None:
+        return metric.profile, metric.kernel
+    profile = profiles.get_profile(provider).name
+    return profile, profiles.profile_kernel(metric.spec.kernel, profile)
 
 
 def export(
@@ -120,13 +205,17 @@ def export(
     y_pred_dtype: str | None = None,
     y_true_rank: int | None = None,
     y_pred_rank: int | None = None,
+    provider: str | None = None,
 ) -> dict[str, Path]:
-    """Write ``update.onnx``, ``result.onnx`` and ``step.onnx`` into ``directory``."""
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
+    """Write ``update.onnx``, ``result.onnx`` and ``step.onnx`` into ``directory``.
+
+    The arguments are those of :func:`to_model`. All three graphs are built
+    before anything is written, so an invalid argument leaves ``directory``
+    untouched.
+    """
+    models = {}
     for kind in GRAPH_KINDS:
-        model = to_model(
+        models[kind] = to_model(
             metric,
             kind,
             opset=opset,
@@ -134,7 +223,12 @@ def export(
             y_pred_dtype=y_pred_dtype,
             y_true_rank=y_true_rank,
             y_pred_rank=y_pred_rank,
+            provider=provider,
         )
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for kind, model in models.items():
         path = out / f"{kind}.onnx"
         path.write_bytes(model.SerializeToString(deterministic=True))
         paths[kind] = path

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from onnxiou import _chunking, _inputs
+from onnxiou import _chunking, _inputs, profiles
 from onnxiou._session import MetricRunner
 from onnxiou._spec import RESULT_DTYPES, MetricSpec, _check_choice, make_spec
 from onnxiou.graph.layout import make_layout
@@ -113,6 +113,29 @@ class _IoUBase:
             _, per_class = self._runner.scores()
         return per_class
 
+    def load_state(
+        self,
+        total_cm: Any,
+        *,
+        dropped_weight: float = 0.0,
+        ignored_weight: float = 0.0,
+    ) -> None:
+        """Replace the state with a saved confusion matrix and its counters.
+
+        ``total_cm`` is a matrix as :attr:`total_cm` returns it, for example
+        from a checkpoint. Raises TypeError unless it contains numbers, and
+        ValueError, leaving the state unchanged, unless it has the shape
+        ``(num_classes, num_classes)`` and finite values that the state dtype
+        stores exactly, or unless a counter is not a finite number.
+        """
+        matrix = _checked_state(total_cm, self._spec)
+        dropped = _checked_counter("dropped_weight", dropped_weight)
+        ignored = _checked_counter("ignored_weight", ignored_weight)
+        with self._lock:
+            self._runner.load_state(matrix)
+            self._dropped = dropped
+            self._ignored = ignored
+
     @property
     def total_cm(self) -> np.ndarray:
         """The accumulated confusion matrix: rows true, columns predicted."""
@@ -144,6 +167,15 @@ class _IoUBase:
         return self._kernel
 
     @property
+    def profile(self) -> str:
+        """The provider profile of the graphs in use, from the first provider.
+
+        One of ``"cpu"``, ``"cuda"`` and ``"tensorrt"``; see
+        :mod:`onnxiou.profiles`.
+        """
+        return self._runner.profile
+
+    @property
     def providers(self) -> list[object] | None:
         return self._providers
 
@@ -165,8 +197,12 @@ class _IoUBase:
         if self._kernel != "onehot_matmul":
             return [batch]
         layout = make_layout(self._spec, 0)
-        itemsize = self._spec.state_np_dtype.itemsize
+        summed = profiles.accumulate_dtype(self.profile, self._spec.state_dtype)
+        itemsize = np.dtype(summed).itemsize
         limit = _chunking.max_pairs(layout.rows, layout.cols, itemsize)
+        # Unit-weight counts stay exact in the summing dtype (2**24 pairs
+        # per cell in float32).
+        limit = min(limit, profiles.exact_count_limit(summed))
         return _chunking.split_batch(batch, self._spec, limit)
 
     def _warn_fractional(self, y_pred: np.ndarray) -> None:
@@ -458,6 +494,47 @@ class OneHotMeanIoU(_IoUBase):
             "sparse_y_pred": spec.sparse_y_pred,
             "axis": spec.axis,
         }
+
+
+def _checked_state(total_cm: Any, spec: MetricSpec) -> np.ndarray:
+    """Return ``total_cm`` in the state dtype after checking it can be the state."""
+    matrix = np.asarray(total_cm)
+    if matrix.dtype.kind not in "iuf":
+        raise TypeError(
+            "Expected argument `total_cm` to contain ints or floats, but got dtype "
+            f"{matrix.dtype}."
+        )
+    if matrix.shape != spec.state_shape:
+        raise ValueError(
+            f"Expected argument `total_cm` to have shape {spec.state_shape} "
+            f"(num_classes x num_classes), but got {matrix.shape}."
+        )
+    if matrix.dtype.kind == "f" and not np.isfinite(matrix).all():
+        raise ValueError(
+            "Expected argument `total_cm` to be finite, but it contains NaN or "
+            "infinity."
+        )
+    converted = matrix.astype(spec.state_np_dtype)
+    if not np.array_equal(converted, matrix):
+        raise ValueError(
+            f"Expected argument `total_cm` to contain values that state_dtype="
+            f"{spec.state_dtype!r} stores exactly, but converting dtype "
+            f"{matrix.dtype} changed some of them."
+        )
+    return converted
+
+
+def _checked_counter(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"Expected argument `{name}` to be a number, but got "
+            f"{type(value).__name__} {value!r}."
+        )
+    if not np.isfinite(value):
+        raise ValueError(f"Expected argument `{name}` to be finite, but got {value!r}.")
+    return float(value)
 
 
 def make_spec_num_classes(value: Any) -> int:

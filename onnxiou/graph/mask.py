@@ -1,50 +1,83 @@
-"""Mask stage: send each (true, predicted) pair to its cell of the buffer.
+"""Mask stage: clip each (true, predicted) pair to the buffer's coordinates.
 
 No pair is removed here. Out-of-range labels, ignored classes and (through
-the decode stage) NaN labels are routed to cells outside the confusion
-matrix, laid out by :mod:`onnxiou.graph.layout`, so that a single
+the decode stage) NaN labels are clipped onto coordinates outside the
+confusion matrix, laid out by :mod:`onnxiou.graph.layout`, so that a single
 accumulation counts everything and the reduce stage reads the matrix, the
 ignored weight and the dropped weight from fixed places.
+
+The outputs are labels, not buffer indices: ``true_row`` is y_true clipped
+to ``[low, high]`` (far ignored ids become ``far_row + low``) and
+``pred_col`` is y_pred clipped to ``[-1, num_classes]``. Each kernel adds
+the ``-low`` and ``+1`` shifts its own way, so the scatter kernel spends no
+pass over the pixels on them. Both outputs have the index dtype of
+:func:`index_dtype`.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from onnxscript import script
 from onnxscript.values import OnnxFunction, Opset
 
 from onnxiou.graph.layout import BinLayout
 
+# ONNX element types (TensorProto.DataType) of the two label dtypes.
+ELEMENT_TYPES = {"int32": 6, "int64": 7}
 
-def cell_coordinates(op: Opset, layout: BinLayout) -> OnnxFunction:
-    """Build ``(rows, cols) = coordinates(y_true, y_pred)`` on flat int64 labels."""
-    low = layout.low
-    high = layout.high
-    top_class = layout.num_classes
-    far_ids = list(layout.far_ignored) or [0]
-    far_row_label = layout.far_row + low
+
+def index_dtype(layout: BinLayout, true_dtype: str, pred_dtype: str) -> str:
+    """Return the integer dtype of the mask's outputs and the cell indices.
+
+    int64 labels on both sides stay int64, because casting both would cost
+    more than the narrower arithmetic saves. Otherwise the clipped labels
+    fit int32, and so does every cell index of a buffer below 2**31 cells.
+    """
+    if layout.rows * layout.cols >= 2**31:
+        return "int64"
+    if true_dtype == pred_dtype == "int64":
+        return "int64"
+    return "int32"
+
+
+def cell_coordinates(
+    op: Opset, layout: BinLayout, true_dtype: str = "int64", pred_dtype: str = "int64"
+) -> OnnxFunction:
+    """Build ``(true_row, pred_col) = coordinates(y_true, y_pred)``.
+
+    ``true_dtype`` and ``pred_dtype`` are the decoded labels' dtypes,
+    ``"int32"`` or ``"int64"``; the inputs are flat. Labels are clipped
+    with Max then Min, because onnxruntime 1.32's CPU Clip on int64 took
+    about as long as both together plus a third pass (tools/bench.py
+    inputs, 1M pixels, AMD EPYC).
+    """
+    index = index_dtype(layout, true_dtype, pred_dtype)
+    index_type = ELEMENT_TYPES[index]
+    cast_true = true_dtype != index
+    cast_pred = pred_dtype != index
+    true_low = np.array(layout.low, dtype=true_dtype)
+    true_high = np.array(layout.high, dtype=true_dtype)
+    pred_low = np.array(-1, dtype=pred_dtype)
+    pred_high = np.array(layout.num_classes, dtype=pred_dtype)
     has_far = bool(layout.far_ignored)
+    # Far ignored ids are compared in int64 on the unclipped labels, so an
+    # id outside int32 never matches a wrapped value.
+    far_ids = np.array(layout.far_ignored or (0,), dtype=np.int64)
+    far_row_label = np.array(layout.far_row + layout.low, dtype=true_dtype)
 
     @script(default_opset=op)
     def pair_cells(y_true, y_pred):
-        true_clipped = op.Clip(
-            y_true, op.Constant(value_int=low), op.Constant(value_int=high)
-        )
+        true_row = op.Min(op.Max(y_true, true_low), true_high)
         if has_far:
-            matches = op.Equal(
-                op.Unsqueeze(y_true, op.Constant(value_ints=[-1])),
-                op.Constant(value_ints=far_ids),
-            )
-            hits = op.ReduceSum(
-                op.Cast(matches, to=7), op.Constant(value_ints=[-1]), keepdims=0
-            )
-            true_clipped = op.Where(
-                op.Cast(hits, to=9), op.Constant(value_int=far_row_label), true_clipped
-            )
-        rows = op.Sub(true_clipped, op.Constant(value_int=low))
-        pred_clipped = op.Clip(
-            y_pred, op.Constant(value_int=-1), op.Constant(value_int=top_class)
-        )
-        cols = op.Add(pred_clipped, op.Constant(value_int=1))
-        return rows, cols
+            wide = op.Unsqueeze(op.Cast(y_true, to=7), op.Constant(value_ints=[-1]))
+            matches = op.Cast(op.Equal(wide, far_ids), to=7)
+            hits = op.ReduceSum(matches, op.Constant(value_ints=[-1]), keepdims=0)
+            true_row = op.Where(op.Cast(hits, to=9), far_row_label, true_row)
+        if cast_true:
+            true_row = op.Cast(true_row, to=index_type)
+        pred_col = op.Min(op.Max(y_pred, pred_low), pred_high)
+        if cast_pred:
+            pred_col = op.Cast(pred_col, to=index_type)
+        return true_row, pred_col
 
     return pair_cells

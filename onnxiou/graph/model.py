@@ -11,9 +11,10 @@ import onnxscript
 from onnxscript import script
 from onnxscript.values import OnnxFunction, Opset
 
+from onnxiou import profiles
 from onnxiou._spec import MetricSpec
-from onnxiou.graph import accumulate, contract, decode, mask, reduce
-from onnxiou.graph.layout import SCATTER_WINDOW, make_layout
+from onnxiou.graph import accumulate, contract, decode, mask, portable, reduce
+from onnxiou.graph.layout import SCATTER_WINDOW, BinLayout, make_layout
 
 GRAPH_KINDS = ("update", "result", "step")
 MIN_OPSET = 16
@@ -31,6 +32,8 @@ class GraphOptions:
     opset: int = DEFAULT_OPSET
     y_true_rank: int = 3
     y_pred_rank: int = 3
+    provider: str = profiles.DEFAULT_PROFILE
+    """The provider profile: "cpu", "cuda" or "tensorrt" (see onnxiou.profiles)."""
 
 
 def opset_module(version: int) -> Opset:
@@ -53,7 +56,18 @@ def _decoder(op: Opset, spec: MetricSpec, dtype: str, sparse: bool) -> OnnxFunct
     kind = _input_kind(dtype)
     if sparse:
         return decode.sparse_labels(op, kind)
-    return decode.argmax_labels(op, spec.axis, kind == "float")
+    return decode.argmax_labels(op, spec.axis, kind == "float", nan_check=True)
+
+
+def _decoded_dtypes(spec: MetricSpec, options: GraphOptions) -> tuple[str, str]:
+    """The dtypes of the CPU decoders' labels, for the mask stage."""
+    pred_sparse = spec.sparse_y_pred and spec.threshold is None
+    true_kind = _input_kind(options.y_true_dtype)
+    pred_kind = _input_kind(options.y_pred_dtype)
+    return (
+        decode.label_dtype(true_kind, spec.sparse_y_true),
+        decode.label_dtype(pred_kind, pred_sparse),
+    )
 
 
 def _pred_decoder(op: Opset, spec: MetricSpec, dtype: str) -> OnnxFunction:
@@ -62,19 +76,53 @@ def _pred_decoder(op: Opset, spec: MetricSpec, dtype: str) -> OnnxFunction:
     return _decoder(op, spec, dtype, spec.sparse_y_pred)
 
 
+def _portable_decoder(
+    op: Opset, spec: MetricSpec, dtype: str, sparse: bool
+) -> OnnxFunction:
+    if sparse:
+        return portable.sparse_labels(op, dtype)
+    return decode.argmax_labels(op, spec.axis, _input_kind(dtype) == "float")
+
+
+def _portable_pred_decoder(op: Opset, spec: MetricSpec, dtype: str) -> OnnxFunction:
+    if spec.threshold is not None:
+        return decode.threshold_labels(op, spec.threshold)
+    return _portable_decoder(op, spec, dtype, spec.sparse_y_pred)
+
+
+def _cpu_stages(spec: MetricSpec, options: GraphOptions, op: Opset, layout: BinLayout):
+    return (
+        _decoder(op, spec, options.y_true_dtype, spec.sparse_y_true),
+        _pred_decoder(op, spec, options.y_pred_dtype),
+        decode.spread_weight(op),
+        mask.cell_coordinates(op, layout, *_decoded_dtypes(spec, options)),
+        accumulate.kernel_function(options.kernel, op, layout),
+        reduce.split_buffer(op, layout),
+    )
+
+
+def _portable_stages(
+    spec: MetricSpec, options: GraphOptions, op: Opset, layout: BinLayout
+):
+    state = spec.state_dtype
+    compute = profiles.accumulate_dtype(options.provider, state)
+    return (
+        _portable_decoder(op, spec, options.y_true_dtype, spec.sparse_y_true),
+        _portable_pred_decoder(op, spec, options.y_pred_dtype),
+        portable.spread_weight(op),
+        portable.cell_coordinates(op, layout),
+        portable.kernel_function(options.kernel, op, layout, compute, state),
+        portable.split_buffer(op, layout, state),
+    )
+
+
 def _update_stages(spec: MetricSpec, options: GraphOptions):
     op = opset_module(options.opset)
     window = SCATTER_WINDOW if options.kernel == "scatter" else 0
     layout = make_layout(spec, window)
-    return (
-        op,
-        _decoder(op, spec, options.y_true_dtype, spec.sparse_y_true),
-        _pred_decoder(op, spec, options.y_pred_dtype),
-        decode.spread_weight(op),
-        mask.cell_coordinates(op, layout),
-        accumulate.kernel_function(options.kernel, op, layout),
-        reduce.split_buffer(op, layout),
-    )
+    if profiles.get_profile(options.provider).portable:
+        return (op, *_portable_stages(spec, options, op, layout))
+    return (op, *_cpu_stages(spec, options, op, layout))
 
 
 def update_function(spec: MetricSpec, options: GraphOptions) -> OnnxFunction:
@@ -155,6 +203,7 @@ def build_graph(spec: MetricSpec, kind: str, options: GraphOptions) -> onnx.Mode
             f"Expected argument `kind` to be one of {list(GRAPH_KINDS)}, "
             f"but got {kind!r}."
         )
+    profiles.get_profile(options.provider)
     function = _BUILDERS[kind](spec, options)
     model = onnx.inliner.inline_local_functions(function.to_model_proto())
     _name_nodes(model.graph, STAGES[kind])
@@ -163,6 +212,9 @@ def build_graph(spec: MetricSpec, kind: str, options: GraphOptions) -> onnx.Mode
     kept = [entry for entry in model.opset_import if entry.domain == ""]
     del model.opset_import[:]
     model.opset_import.extend(kept)
+    # The lowest IR version for the opset lets older onnxruntime releases
+    # load the model: onnxruntime 1.16 reads IR versions up to 9 only.
+    model.ir_version = onnx.helper.find_min_ir_version_for(kept)
     return model
 
 
