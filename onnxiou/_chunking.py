@@ -73,11 +73,16 @@ def split_batch(batch: Batch, spec: MetricSpec, limit: int) -> Iterator[Batch]:
     if spec.sparse_y_true and pred_sparse:
         yield from split_sparse(batch, limit)
         return
+    dense = [
+        array
+        for array, sparse in ((batch.y_true, spec.sparse_y_true), (batch.y_pred, pred_sparse))
+        if not sparse
+    ]
     leading_ok = (
         batch.label_shape
         and batch.label_shape[0] > 0
         and batch.y_true.shape[:1] == batch.y_pred.shape[:1] == batch.label_shape[:1]
-        and spec.axis not in (0, -batch.y_pred.ndim)
+        and all(spec.axis % array.ndim != 0 for array in dense)
     )
     if leading_ok:
         yield from split_leading(batch, limit)

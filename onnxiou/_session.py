@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
 
 from onnxiou._spec import MetricSpec
 from onnxiou.profiles import profile_for_providers
-from onnxiou.graph.model import GraphOptions, build_graph
+
+if TYPE_CHECKING:
+    from onnxiou.graph.model import GraphOptions
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +24,9 @@ _CUDA_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 
 @functools.lru_cache(maxsize=64)
 def _model_bytes(spec: MetricSpec, kind: str, options: GraphOptions) -> bytes:
+    # Imported here: onnx and onnxscript take most of `import onnxiou`'s time.
+    from onnxiou.graph.model import build_graph
+
     return build_graph(spec, kind, options).SerializeToString()
 
 
@@ -57,15 +63,48 @@ def _thaw(providers: tuple) -> list:
     ]
 
 
+class _UpdateCall:
+    """An update session with its two IO bindings, bound once.
+
+    Binding ``k`` reads the state from ``states[k]`` and writes the new
+    state into ``states[1 - k]``; the scalar outputs land in numpy arrays
+    that share memory with their OrtValues, so a call rebinds only the
+    three inputs and reads two floats without a copy.
+    """
+
+    def __init__(self, session: ort.InferenceSession, states: list, dtype: np.dtype):
+        self.session = session
+        self.dropped = np.zeros((), dtype=dtype)
+        self.ignored = np.zeros((), dtype=dtype)
+        dropped_value = ort.OrtValue.ortvalue_from_numpy(self.dropped)
+        ignored_value = ort.OrtValue.ortvalue_from_numpy(self.ignored)
+        self.bindings = []
+        for source in (0, 1):
+            binding = session.io_binding()
+            binding.bind_ortvalue_input("total_cm", states[source])
+            binding.bind_ortvalue_output("total_cm_out", states[1 - source])
+            binding.bind_ortvalue_output("dropped_weight", dropped_value)
+            binding.bind_ortvalue_output("ignored_weight", ignored_value)
+            self.bindings.append(binding)
+
+    def run(self, source: int, y_true, y_pred, sample_weight) -> tuple[float, float]:
+        binding = self.bindings[source]
+        binding.bind_cpu_input("y_true", y_true)
+        binding.bind_cpu_input("y_pred", y_pred)
+        binding.bind_cpu_input("sample_weight", sample_weight)
+        self.session.run_with_iobinding(binding)
+        return float(self.dropped), float(self.ignored)
+
+
 class MetricRunner:
     """Runs a metric's update and result graphs on one set of providers.
 
     The state lives in an OrtValue on the first provider's device and is
     bound with IO binding, so on a GPU it stays on the device between
-    updates. Each update writes into a second OrtValue and the two are
-    swapped only after the run succeeds, so a failed run leaves the state
-    as it was. The graphs are built for the provider profile of the first
-    provider (see onnxiou.profiles).
+    updates. Each update writes into the other of two state OrtValues,
+    which becomes the state only after the run succeeds, so a failed run
+    leaves the state as it was. The graphs are built for the provider
+    profile of the first provider (see onnxiou.profiles).
     """
 
     def __init__(self, spec: MetricSpec, kernel: str, providers: Sequence[object]):
@@ -76,14 +115,37 @@ class MetricRunner:
         first_name = first[0] if isinstance(first, tuple) else first
         self._device = "cuda" if first_name in _CUDA_PROVIDERS else "cpu"
         self.profile = profile_for_providers(self._providers)
-        self._state = self._new_state()
-        self._spare = self._new_state()
+        self._allocated: list[ort.OrtValue] = []
+        self._current = 0
+        self._update_calls: dict[tuple, _UpdateCall] = {}
+
+    @property
+    def _state(self) -> ort.OrtValue:
+        return self._states[self._current]
+
+    @property
+    def _states(self) -> list[ort.OrtValue]:
+        """The two state buffers, allocated on first use (exports need none)."""
+        if not self._allocated:
+            self._allocated = [self._new_state(), self._new_state()]
+        return self._allocated
 
     def _new_state(self) -> ort.OrtValue:
-        return ort.OrtValue.ortvalue_from_numpy(self._spec.zero_state(), self._device, 0)
+        try:
+            zeros = self._spec.zero_state()
+        except MemoryError:
+            size = self._spec.num_classes**2 * self._spec.state_np_dtype.itemsize
+            raise MemoryError(
+                f"The {self._spec.num_classes} x {self._spec.num_classes} "
+                f"{self._spec.state_dtype} confusion matrix needs "
+                f"{size / 2**30:.1f} GiB; reduce num_classes."
+            ) from None
+        return ort.OrtValue.ortvalue_from_numpy(zeros, self._device, 0)
 
     def session(self, kind: str, y_true: np.ndarray | None, y_pred: np.ndarray | None):
         """The cached session of graph ``kind`` for these inputs' dtypes and ranks."""
+        from onnxiou.graph.model import GraphOptions
+
         if y_true is None or y_pred is None:
             options = GraphOptions(
                 "int64", "int64", self._kernel, provider=self.profile
@@ -99,23 +161,23 @@ class MetricRunner:
             )
         return _session(self._spec, kind, options, self._providers)
 
+    def _update_call(self, y_true: np.ndarray, y_pred: np.ndarray) -> _UpdateCall:
+        key = (y_true.dtype, y_pred.dtype, y_true.ndim, y_pred.ndim)
+        call = self._update_calls.get(key)
+        if call is None:
+            session = self.session("update", y_true, y_pred)
+            call = _UpdateCall(session, self._states, self._spec.state_np_dtype)
+            self._update_calls[key] = call
+        return call
+
     def update(
         self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray
     ) -> tuple[float, float]:
         """Add one batch to the state; return its (dropped, ignored) weight."""
-        session = self.session("update", y_true, y_pred)
-        binding = session.io_binding()
-        binding.bind_cpu_input("y_true", y_true)
-        binding.bind_cpu_input("y_pred", y_pred)
-        binding.bind_cpu_input("sample_weight", sample_weight)
-        binding.bind_ortvalue_input("total_cm", self._state)
-        binding.bind_ortvalue_output("total_cm_out", self._spare)
-        binding.bind_output("dropped_weight")
-        binding.bind_output("ignored_weight")
-        session.run_with_iobinding(binding)
-        dropped, ignored = binding.copy_outputs_to_cpu()[1:]
-        self._state, self._spare = self._spare, self._state
-        return float(dropped), float(ignored)
+        call = self._update_call(y_true, y_pred)
+        weights = call.run(self._current, y_true, y_pred, sample_weight)
+        self._current = 1 - self._current
+        return weights
 
     def scores(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (result, per_class_iou) of the current state."""
@@ -129,7 +191,8 @@ class MetricRunner:
         return result, per_class
 
     def state(self) -> np.ndarray:
-        return self._state.numpy()
+        """A copy of the state: OrtValue.numpy() shares the buffer on CPU."""
+        return np.array(self._state.numpy(), copy=True)
 
     def load_state(self, matrix: np.ndarray) -> None:
         self._state.update_inplace(np.ascontiguousarray(matrix, self._spec.state_dtype))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,9 @@ import numpy as np
 STATE_DTYPES = ("float64", "int64", "float32")
 KERNELS = ("auto", "scatter", "onehot_matmul")
 RESULT_DTYPES = ("float16", "float32", "float64")
+# Labels decoded from NaN, infinity or huge floats, and unsigned labels past
+# int64, become +-2**62 or beyond, so no ignored id may reach that far.
+IGNORE_LIMIT = 2**62
 METRIC_NAMES = ("IoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "MeanIoU")
 
 
@@ -76,6 +79,13 @@ def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     return value
 
 
+def _dtype_name(value: Any) -> Any:
+    """The name of a numpy dtype or type; anything else is returned as is."""
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return value
+
+
 def check_num_classes(value: Any) -> int:
     num_classes = _check_int("num_classes", value)
     if num_classes < 1:
@@ -88,8 +98,8 @@ def check_num_classes(value: Any) -> int:
 def check_target_class_ids(value: Any, num_classes: int) -> tuple[int, ...]:
     """Validate target ids: a non-empty sequence of distinct ids in range."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        if isinstance(value, np.ndarray) and value.ndim == 1:
-            value = value.tolist()
+        if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+            value = list(value)
         else:
             raise TypeError(
                 "Expected argument `target_class_ids` to be a list or tuple of "
@@ -121,13 +131,19 @@ def check_ignore_class(value: Any) -> tuple[int, ...]:
     if value is None:
         return ()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),)
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        value = [value]
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
             "Expected argument `ignore_class` to be None, an int or a sequence "
             f"of ints, but got {type(value).__name__} {value!r}."
         )
-    ids = sorted({_check_int("ignore_class", v) for v in value})
+    ids = sorted({_check_int("ignore_class", v) for v in list(value)})
+    for class_id in ids:
+        if not -IGNORE_LIMIT < class_id < IGNORE_LIMIT:
+            raise ValueError(
+                "Expected every value of argument `ignore_class` to be in "
+                f"(-2**62, 2**62), but got {class_id}."
+            )
     return tuple(ids)
 
 
@@ -137,7 +153,11 @@ def check_threshold(value: Any) -> float:
             f"Expected argument `threshold` to be a float, but got "
             f"{type(value).__name__} {value!r}."
         )
-    if not math.isfinite(float(value)):
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        finite = False
+    if not finite:
         raise ValueError(
             f"Expected argument `threshold` to be finite, but got {value!r}."
         )
@@ -169,6 +189,6 @@ def make_spec(
         sparse_y_pred=_check_bool("sparse_y_pred", sparse_y_pred),
         axis=_check_int("axis", axis),
         threshold=None if threshold is None else check_threshold(threshold),
-        state_dtype=_check_choice("state_dtype", state_dtype, STATE_DTYPES),
+        state_dtype=_check_choice("state_dtype", _dtype_name(state_dtype), STATE_DTYPES),
         kernel=_check_choice("kernel", kernel, KERNELS),
     )

@@ -102,8 +102,8 @@ def _signature(value: onnx.ValueInfoProto) -> str:
     return f"{value.name}: {dtype} {dims}"
 
 
-def _provider_note(spec: MetricSpec, options: GraphOptions) -> list[str]:
-    """Lines on how the profile's provider stores and counts the state."""
+def _provider_note(spec: MetricSpec, kind: str, options: GraphOptions) -> list[str]:
+    """Return doc lines on how the profile's provider stores and counts the state."""
     state = spec.state_dtype
     kept = profiles.provider_state_dtype(options.provider, state)
     summed = profiles.accumulate_dtype(options.provider, state)
@@ -114,7 +114,7 @@ def _provider_note(spec: MetricSpec, options: GraphOptions) -> list[str]:
             f"{state} values in {kept}, so total_cm counts exactly only up to "
             f"{profiles.exact_count_limit(kept)} per cell there."
         )
-    if summed != state:
+    if summed != state and kind != "result":
         lines.append(
             f"Each call sums its pairs in {summed}: counts are exact while a "
             f"cell's weight in one call stays within "
@@ -138,7 +138,7 @@ def _doc(
         "Outputs:",
         *(f"  {_signature(value)}. {value.doc_string}" for value in model.graph.output),
         "Feed zeros as total_cm first, then each call's total_cm_out.",
-        *_provider_note(spec, options),
+        *_provider_note(spec, kind, options),
     ]
     return "\n".join(lines)
 

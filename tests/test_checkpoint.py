@@ -202,6 +202,52 @@ def test_load_checkpoint_rejects(tmp_path, content, message):
         load_checkpoint(path)
 
 
+def test_checkpoint_round_trip_keeps_findings(tmp_path):
+    path = tmp_path / "run.json"
+    progress = RunProgress(
+        ["a", "b"],
+        {"a": 7.0},
+        dropped_labels={"255": 6},
+        dropped_predictions={"9": 1},
+        fractional_labels={"b": 3},
+        fractional_predictions={"a": 2},
+    )
+    checkpoint = Checkpoint({}, np.zeros((2, 2), np.int64), 7.0, 0.0, progress)
+
+    save_checkpoint(path, checkpoint)
+    loaded = load_checkpoint(path).progress
+
+    assert loaded.dropped_by_file == {"a": 7.0}
+    assert loaded.dropped_labels == {"255": 6}
+    assert loaded.dropped_predictions == {"9": 1}
+    assert loaded.fractional_labels == {"b": 3}
+    assert loaded.fractional_predictions == {"a": 2}
+
+
+def test_checkpoint_without_findings_loads(tmp_path):
+    # The first release of the format wrote no dropped values or fractional
+    # counts; such a checkpoint loads with them empty.
+    path = tmp_path / "old.json"
+    document = {
+        "format": "onnxiou-evaluate-checkpoint",
+        "version": 1,
+        "config": {},
+        "state_dtype": "float64",
+        "total_cm": [[1.0, 0.0], [0.0, 2.0]],
+        "dropped_pixels": 0.0,
+        "ignored_pixels": 0.0,
+        "finished": ["a"],
+        "dropped_by_file": {},
+    }
+    path.write_text(json.dumps(document))
+
+    loaded = load_checkpoint(path)
+
+    assert loaded.progress.finished == ["a"]
+    assert loaded.progress.dropped_labels == {}
+    assert loaded.progress.fractional_labels == {}
+
+
 # --- checkpoint options of the command line ---------------------------------
 
 
@@ -397,7 +443,7 @@ def test_strict_error_leaves_file_out_of_checkpoint(tmp_path, capsys):
     )
 
     assert code == 2
-    assert "label values 9" in err
+    assert "labels 9 (1 pixel)" in err
     saved = read_json(checkpoint)
     assert saved["finished"] == ["image_000", "image_001"]
     first = [arrays["image_000"], arrays["image_001"]]
@@ -405,6 +451,144 @@ def test_strict_error_leaves_file_out_of_checkpoint(tmp_path, capsys):
         np.array(saved["total_cm"]), oracle_matrix(first, NUM_CLASSES)
     )
     assert saved["dropped_pixels"] == 0
+
+
+def finished_checkpoint(
+    capsys, tmp_path: Path, *options: str
+) -> tuple[Path, Path, Path]:
+    """Run 3 files to the end with --checkpoint; return both folders and the file."""
+    labels, predictions, _ = write_folders(tmp_path, 3)
+    checkpoint = tmp_path / "run.json"
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        *options,
+    )
+    assert code == 0, err
+    return labels, predictions, checkpoint
+
+
+def set_item(document: dict, keys: tuple, value) -> None:
+    """Set ``document[keys[0]][keys[1]]...`` to ``value``."""
+    container = document
+    for key in keys[:-1]:
+        container = container[key]
+    container[keys[-1]] = value
+
+
+@pytest.mark.parametrize(
+    "keys,value,words",
+    [
+        (("total_cm", 1, 2), -3, "total_cm[1, 2] is -3"),
+        (("total_cm", 0, 0), 2.5, "total_cm[0, 0] is 2.5"),
+        (("total_cm", 0, 1), float("inf"), "total_cm[0, 1] is inf"),
+        (("dropped_pixels",), -1, "dropped_pixels is -1"),
+        (("ignored_pixels",), 0.5, "ignored_pixels is 0.5"),
+        (("dropped_by_file", "image_000"), -4, "dropped_by_file['image_000'] is -4"),
+        (
+            ("fractional_labels", "image_001"),
+            1.5,
+            "fractional_labels['image_001'] is 1.5",
+        ),
+    ],
+)
+def test_resume_rejects_invalid_counts(tmp_path, capsys, keys, value, words):
+    labels, predictions, checkpoint = finished_checkpoint(capsys, tmp_path)
+    document = read_json(checkpoint)
+    set_item(document, keys, value)
+    # json.dumps writes infinity as Infinity, which json.loads reads back.
+    checkpoint.write_text(json.dumps(document))
+
+    code, out, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+    )
+
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert f"invalid checkpoint {checkpoint}: {words}" in err
+    assert "every count must be a non-negative whole number" in err
+
+
+def test_int64_checkpoint_fractional_cell_rejected(tmp_path, capsys):
+    # Converting the cells to int64 first would truncate 2.5 to 2 unnoticed.
+    labels, predictions, checkpoint = finished_checkpoint(
+        capsys, tmp_path, "--state-dtype", "int64"
+    )
+    document = read_json(checkpoint)
+    assert document["state_dtype"] == "int64"
+    document["total_cm"][0][0] = 2.5
+    checkpoint.write_text(json.dumps(document))
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--state-dtype",
+        "int64",
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+    )
+
+    assert code == 2
+    assert "total_cm[0, 0] is 2.5" in err
+
+
+def test_resume_rejects_other_binary_foreground(tmp_path, capsys):
+    labels, predictions = tmp_path / "labels", tmp_path / "predictions"
+    labels.mkdir()
+    predictions.mkdir()
+    mask = np.zeros((4, 4), dtype=np.uint8)
+    mask[1:3, 1:3] = 255
+    Image.fromarray(mask).save(labels / "m.png")
+    Image.fromarray(mask).save(predictions / "m.png")
+    checkpoint = tmp_path / "run.json"
+    binary = ["--metric", "BinaryIoU", "--checkpoint", checkpoint]
+    code, _, err = run_cli(
+        capsys, labels, predictions, *binary, "--binary-foreground", "255"
+    )
+    assert code == 0, err
+
+    code, _, err = run_cli(capsys, labels, predictions, *binary, "--resume")
+
+    assert code == 2
+    assert "binary_foreground: saved 255, now None" in err
+
+
+def test_resumed_warning_counts_earlier_files(tmp_path, capsys):
+    labels, predictions, arrays = write_folders(tmp_path, 3)
+    label, _ = arrays["image_000"]
+    bad_label = label.copy()
+    bad_label[0, :2] = 9
+    Image.fromarray(bad_label).save(labels / "image_000.png")
+    (predictions / "image_002.png").write_bytes(b"broken")
+    checkpoint = tmp_path / "run.json"
+    options = ["--num-classes", NUM_CLASSES, "--checkpoint", checkpoint]
+    code, _, _ = run_cli(capsys, labels, predictions, *options)
+    assert code == 2
+    assert read_json(checkpoint)["finished"] == ["image_000", "image_001"]
+    Image.fromarray(arrays["image_002"][1]).save(predictions / "image_002.png")
+
+    code, _, err = run_cli(capsys, labels, predictions, *options, "--resume")
+
+    assert code == 0, err
+    assert "warning: 2 pixels in 1 file(s) were not scored" in err
+    assert "labels 9 (2 pixels)" in err
 
 
 # --- stop signals -------------------------------------------------------------

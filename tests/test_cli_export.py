@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import onnxruntime as ort
 import pytest
 
 import onnxiou
-from onnxiou.cli import SUBCOMMANDS, build_parser, main
+from onnxiou.cli import SUBCOMMANDS, build_parser, main, memory_message, name_flags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("update", "result", "step")
@@ -383,32 +384,32 @@ def write(path: Path, data: bytes) -> Path:
         ),
         (["IoU", "--num-classes", "3"], ["IoU requires --target-class-ids"]),
         (["MeanIoU"], ["MeanIoU requires --num-classes"]),
-        (["MeanIoU", "--num-classes", "0"], ["num_classes", "at least 1"]),
+        (["MeanIoU", "--num-classes", "0"], ["Expected --num-classes", "at least 1"]),
         (
             ["IoU", "--num-classes", "3", "--target-class-ids", "0,5"],
-            ["target_class_ids", "[0, 3)"],
+            ["Expected every value of --target-class-ids", "[0, 3)"],
         ),
         (
             ["MeanIoU", "--num-classes", "3", "--opset", "15"],
-            ["opset", "[16, 21]", "15"],
+            ["Expected --opset", "[16, 21]", "15"],
         ),
         (
             ["MeanIoU", "--num-classes", "3", "--opset", "22"],
-            ["opset", "[16, 21]", "22"],
+            ["Expected --opset", "[16, 21]", "22"],
         ),
         (
             ["MeanIoU", "--num-classes", "3", "--y-true-dtype", "float16"],
-            ["y_true_dtype", "float16"],
+            ["Expected --y-true-dtype", "float16"],
         ),
         (
             ["MeanIoU", "--num-classes", "3", "--y-pred-rank", "-2"],
-            ["y_pred_rank", "at least 0"],
+            ["Expected --y-pred-rank", "at least 0"],
         ),
         (
             ["OneHotMeanIoU", "--num-classes", "3", "--y-true-rank", "0"],
-            ["y_true_rank", "class axis"],
+            ["Expected --y-true-rank", "class axis"],
         ),
-        (["BinaryIoU", "--threshold", "inf"], ["threshold", "finite"]),
+        (["BinaryIoU", "--threshold", "inf"], ["Expected --threshold", "finite"]),
     ],
 )
 def test_export_invalid_value_one_line_error(tmp_path, capsys, argv, words):
@@ -419,6 +420,7 @@ def test_export_invalid_value_one_line_error(tmp_path, capsys, argv, words):
     assert err.startswith("onnxiou: error: ")
     assert err.count("\n") == 1
     assert "Traceback" not in err
+    assert "`" not in err, "names a Python argument instead of a flag"
     for word in words:
         assert word in err
     assert not out_dir.exists()
@@ -546,3 +548,105 @@ def test_module_entry_point_error_has_no_traceback(tmp_path):
     assert completed.stderr.startswith("onnxiou: error: ")
     assert completed.stderr.count("\n") == 1
     assert "opset" in completed.stderr
+
+
+def cli_process(*argv: str, code: str | None = None) -> subprocess.Popen:
+    """Start ``python -m onnxiou.cli argv``, or ``python -c code``, in the repo."""
+    command = ["-c", code] if code is not None else ["-m", "onnxiou.cli", *argv]
+    return subprocess.Popen(
+        [sys.executable, *command],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="tests POSIX pipe semantics")
+@pytest.mark.parametrize("command", ["info", "export"])
+def test_closed_stdout_exits_quietly(tmp_path, command):
+    if command == "info":
+        argv = ["info", str(REPO_ROOT / "models" / "voc21" / "step.onnx")]
+    else:
+        argv = ["export", "MeanIoU", "--num-classes", "3", "--out", str(tmp_path)]
+    process = cli_process(*argv)
+    # Closing the read end before the interpreter has even started makes the
+    # first write fail with EPIPE, as it does after ``| head -1`` has exited.
+    process.stdout.close()
+    err = process.stderr.read()
+
+    assert process.wait() == 141
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    "argv,absent",
+    [
+        (["--version"], ["onnx", "onnxscript", "onnxiou.export"]),
+        (
+            ["info", str(REPO_ROOT / "models" / "voc21" / "step.onnx")],
+            ["onnxscript", "onnxiou.export", "onnxiou.graph.model"],
+        ),
+    ],
+)
+def test_light_commands_skip_heavy_imports(argv, absent):
+    code = (
+        "import sys\n"
+        "from onnxiou.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"loaded = [name for name in {absent!r} if name in sys.modules]\n"
+        "print(loaded, file=sys.stderr)\n"
+    )
+    process = cli_process(code=code)
+    _, err = process.communicate(timeout=120)
+
+    assert process.returncode == 0, err
+    assert err.strip().splitlines()[-1] == "[]"
+
+
+def test_export_too_many_classes_for_memory(tmp_path, capsys):
+    # 2**24 classes make a 2**51-byte (2 PiB) float64 matrix, more than a
+    # 48-bit address space holds. Export needs the matrix only if the metric
+    # allocates its state on construction, so success is a valid outcome.
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(
+        capsys, "export", "MeanIoU", "--num-classes", str(2**24), "--out", out_dir
+    )
+
+    if code == 0:
+        assert sorted(path.name for path in out_dir.iterdir()) == [
+            "result.onnx",
+            "step.onnx",
+            "update.onnx",
+        ]
+        return
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("onnxiou: error: out of memory: with --num-classes 16777216")
+    assert f"needs {2**51 / 2**30:.1f} GiB" in err
+
+
+def test_memory_message_from_numpy_error():
+    with pytest.raises(MemoryError) as caught:
+        np.zeros((2**24, 2**24), dtype=np.float32)
+    args = argparse.Namespace(num_classes=None)
+
+    message = memory_message(args, caught.value)
+
+    # 2**48 cells of 4 bytes are 2**50 bytes, 2**20 GiB.
+    assert message == (
+        "out of memory: allocating an array of shape (16777216, 16777216) and "
+        f"dtype float32 ({2**20:.1f} GiB) failed"
+    )
+
+
+def test_name_flags_replaces_known_names():
+    message = "Expected argument `opset` to be 18, and `y_pred` and `other` too."
+
+    replaced = name_flags(message, {"opset": "--opset", "y_pred": "PREDICTIONS"})
+
+    assert replaced == "Expected --opset to be 18, and PREDICTIONS and `other` too."

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -305,6 +307,35 @@ def test_16bit_png_class_ids(tmp_path, capsys):
     assert report["dropped_pixels"] == 0
 
 
+def test_bilevel_png_foreground_is_class_1(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    labels, predictions = make_folders(tmp_path)
+    label = rng.random((9, 13)) < 0.4
+    predicted = rng.random((9, 13)) < 0.4
+    Image.fromarray(label).save(labels / "mask.png")
+    Image.fromarray(predicted).save(predictions / "mask.png")
+    assert Image.open(labels / "mask.png").mode == "1"
+    assert Image.open(predictions / "mask.png").mode == "1"
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        "2",
+        "--json",
+        tmp_path / "report.json",
+    )
+    report = json.loads((tmp_path / "report.json").read_text())
+
+    assert code == 0, err
+    expected = oracle_matrix([(label.astype(np.int64), predicted.astype(np.int64))], 2)
+    check_matrix_and_iou(report, expected)
+    assert report["per_class"][1]["support"] == int(label.sum())
+    assert report["dropped_pixels"] == 0
+    assert "warning" not in err
+
+
 def test_npy_logits_last_axis(tmp_path, capsys):
     rng = np.random.default_rng(3)
     labels, predictions = make_folders(tmp_path)
@@ -337,6 +368,48 @@ def test_npy_logits_axis_1(tmp_path, capsys):
 
     check_matrix_and_iou(report, oracle_matrix([(label, scores.argmax(axis=1))], 3))
     assert report["config"]["axis"] == 1
+
+
+def test_labels_with_trailing_unit_axis(tmp_path, capsys):
+    rng = np.random.default_rng(12)
+    labels, predictions = make_folders(tmp_path)
+    label = rng.integers(0, 3, size=(7, 5, 1)).astype(np.uint8)
+    logits = rng.normal(size=(7, 5, 3)).astype(np.float32)
+    np.save(labels / "t.npy", label)
+    np.save(predictions / "t.npy", logits)
+
+    report = run_json(capsys, tmp_path, labels, predictions, "--num-classes", "3")
+
+    expected = oracle_matrix([(label[..., 0], logits.argmax(axis=-1))], 3)
+    check_matrix_and_iou(report, expected)
+    assert report["config"]["sparse_y_pred"] is False
+
+
+@pytest.mark.parametrize(
+    "label_shape,score_shape,axis",
+    [
+        ((4, 5), (3, 4, 5), 0),
+        ((4, 5, 1), (3, 4, 5), 0),
+        ((2, 4, 5), (2, 3, 4, 5), 1),
+        # Axis 0 has 2 scores, not the 3 classes of the run, but it is still
+        # the only axis whose removal leaves the label's pixels.
+        ((4, 5), (2, 4, 5), 0),
+    ],
+)
+def test_misplaced_class_axis_suggests_axis(
+    tmp_path, capsys, label_shape, score_shape, axis
+):
+    labels, predictions = make_folders(tmp_path)
+    np.save(labels / "c.npy", np.zeros(label_shape, dtype=np.uint8))
+    scores = np.zeros(score_shape, dtype=np.float32)
+    tifffile.imwrite(predictions / "c.tif", scores, photometric="minisblack")
+
+    code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "3")
+
+    assert code == 2
+    line = error_line(err)
+    assert "shape mismatch" in line
+    assert f"pass --axis {axis}" in line
 
 
 def test_tiff_labels_and_predictions(tmp_path, capsys):
@@ -450,8 +523,42 @@ def test_void_without_ignore_is_dropped(tmp_path, capsys):
     assert f"warning: {voids} pixels in 1 file(s)" in err
 
 
+def test_dropped_warning_lists_values(tmp_path, capsys):
+    labels, predictions, label, predicted = void_folders(tmp_path)
+    predicted[0, :5] = 7
+    write_png(predictions / "v.png", predicted)
+
+    code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "4")
+
+    assert code == 0
+    voids = int((label == 255).sum())
+    dropped = int(((label == 255) | (predicted == 7)).sum())
+    assert f"warning: {dropped} pixels in 1 file(s) were not scored" in err
+    assert f"labels 255 ({voids} pixels)" in err
+    assert "predicted classes 7 (5 pixels)" in err
+    assert "pass --ignore-class 255 if that label marks void pixels" in err
+
+
+def test_dropped_warning_ranks_values(tmp_path, capsys):
+    labels, predictions = make_folders(tmp_path)
+    label = np.zeros((10, 10), dtype=np.int64)
+    label[0, :6] = 9
+    label[1, :2] = -1
+    label[2, :1] = 4
+    label[3, :3] = 5
+    label[4, :4] = 6
+    np.save(labels / "r.npy", label)
+    np.save(predictions / "r.npy", np.zeros((10, 10), dtype=np.int64))
+
+    code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "4")
+
+    assert code == 0
+    assert "labels 9 (6 pixels), 6 (4 pixels), 5 (3 pixels) and 2 more" in err
+    assert "--ignore-class ID" in err
+
+
 def test_strict_names_file(tmp_path, capsys):
-    labels, predictions, _, _ = void_folders(tmp_path)
+    labels, predictions, label, _ = void_folders(tmp_path)
 
     code, out, err = run_cli(
         capsys, labels, predictions, "--num-classes", "4", "--strict"
@@ -461,7 +568,9 @@ def test_strict_names_file(tmp_path, capsys):
     assert out == ""
     line = error_line(err)
     assert str(labels / "v.png") in line
-    assert "label values 255" in line
+    voids = int((label == 255).sum())
+    assert f"labels 255 ({voids} pixels)" in line
+    assert "pass --ignore-class 255 if that label marks void pixels" in line
 
 
 def test_strict_accepts_ignored_class(tmp_path, capsys):
@@ -533,6 +642,169 @@ def test_binary_iou_threshold(tmp_path, capsys):
     predicted = (probability >= 0.3).astype(np.int64)
     check_matrix_and_iou(report, oracle_matrix([(label, predicted)], 2))
     assert report["config"]["threshold"] == pytest.approx(0.3)
+
+
+def binary_mask_folders(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    """Write a 0/255 label mask and a prediction of scores in [0, 1)."""
+    rng = np.random.default_rng(13)
+    labels, predictions = make_folders(tmp_path)
+    mask = np.where(rng.random((11, 12)) < 0.3, 255, 0).astype(np.uint8)
+    scores = rng.random((11, 12)).astype(np.float32)
+    write_png(labels / "m.png", mask)
+    np.save(predictions / "m.npy", scores)
+    return labels, predictions, mask, scores
+
+
+def test_binary_iou_0_255_mask_warning(tmp_path, capsys):
+    labels, predictions, mask, _ = binary_mask_folders(tmp_path)
+
+    code, _, err = run_cli(capsys, labels, predictions, "--metric", "BinaryIoU")
+
+    assert code == 0
+    foreground = int((mask == 255).sum())
+    assert f"{foreground} pixels in 1 file(s) were not scored" in err
+    assert "a label other than 0 and 1" in err
+    assert f"labels 255 ({foreground} pixels)" in err
+    assert "BinaryIoU labels must be 0 or 1" in err
+    assert "a 0/255 mask needs converting to 0/1" in err
+    assert "--binary-foreground 255" in err
+    assert "--ignore-class" not in err
+
+
+def test_binary_iou_0_255_mask_strict(tmp_path, capsys):
+    labels, predictions, mask, _ = binary_mask_folders(tmp_path)
+
+    code, out, err = run_cli(
+        capsys, labels, predictions, "--metric", "BinaryIoU", "--strict"
+    )
+
+    assert code == 2
+    assert out == ""
+    line = error_line(err)
+    assert str(labels / "m.png") in line
+    assert f"labels 255 ({int((mask == 255).sum())} pixels)" in line
+    assert "BinaryIoU labels must be 0 or 1" in line
+    assert "--ignore-class" not in line
+
+
+def test_binary_foreground_maps_label(tmp_path, capsys):
+    labels, predictions, mask, scores = binary_mask_folders(tmp_path)
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--metric",
+        "BinaryIoU",
+        "--binary-foreground",
+        "255",
+        "--json",
+        tmp_path / "report.json",
+    )
+    report = json.loads((tmp_path / "report.json").read_text())
+
+    assert code == 0
+    assert "warning" not in err
+    label = (mask == 255).astype(np.int64)
+    predicted = (scores >= 0.5).astype(np.int64)
+    check_matrix_and_iou(report, oracle_matrix([(label, predicted)], 2))
+    assert report["dropped_pixels"] == 0
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (
+            ["--num-classes", "2", "--binary-foreground", "255"],
+            "--binary-foreground applies only to --metric BinaryIoU",
+        ),
+        (
+            ["--metric", "BinaryIoU", "--binary-foreground", "0"],
+            "--binary-foreground 0 would read the background label 0 as class 1",
+        ),
+    ],
+)
+def test_binary_foreground_rejected(tmp_path, capsys, argv, message):
+    labels, predictions, _, _ = binary_mask_folders(tmp_path)
+
+    code, _, err = run_cli(capsys, labels, predictions, *argv)
+
+    assert code == 2
+    assert message in error_line(err)
+
+
+# --- fractional class ids ---------------------------------------------------
+
+
+def fractional_folders(tmp_path: Path) -> tuple[Path, Path, np.ndarray]:
+    """Write float labels as a bilinear resize leaves them, and whole predictions."""
+    labels, predictions = make_folders(tmp_path)
+    label = np.array([[0.0, 1.5, 2.0], [1.0, 0.25, 2.0]])
+    np.save(labels / "f.npy", label)
+    np.save(predictions / "f.npy", np.array([[0, 1, 2], [1, 0, 2]], dtype=np.uint8))
+    np.save(labels / "g.npy", np.zeros((2, 3)))
+    np.save(predictions / "g.npy", np.zeros((2, 3), dtype=np.uint8))
+    return labels, predictions, label
+
+
+def test_fractional_labels_warn(tmp_path, capsys):
+    labels, predictions, label = fractional_folders(tmp_path)
+
+    with warnings.catch_warnings(record=True) as python_warnings:
+        warnings.simplefilter("always")
+        code, _, err = run_cli(
+            capsys,
+            labels,
+            predictions,
+            "--num-classes",
+            "3",
+            "--json",
+            tmp_path / "report.json",
+        )
+    report = json.loads((tmp_path / "report.json").read_text())
+
+    assert code == 0
+    # The command's own warning replaces the metric's Python warning.
+    assert [str(warning.message) for warning in python_warnings] == []
+    predicted = np.array([[0, 1, 2], [1, 0, 2]])
+    truncated = np.trunc(label).astype(np.int64)
+    zeros = np.zeros((2, 3), dtype=np.int64)
+    expected = oracle_matrix([(truncated, predicted), (zeros, zeros)], 3)
+    check_matrix_and_iou(report, expected)
+    assert "warning: 2 pixels in 1 file(s) have a fractional label" in err
+    assert f"{labels / 'f.npy'} (2 pixels)" in err
+    assert "nearest-neighbour" in err
+    assert str(labels / "g.npy") not in err
+
+
+def test_fractional_labels_strict(tmp_path, capsys):
+    labels, predictions, _ = fractional_folders(tmp_path)
+
+    code, out, err = run_cli(
+        capsys, labels, predictions, "--num-classes", "3", "--strict"
+    )
+
+    assert code == 2
+    assert out == ""
+    line = error_line(err)
+    assert f"2 pixels of {labels / 'f.npy'} have a fractional label" in line
+    assert "such as 1.5" in line
+
+
+def test_fractional_predictions_warn(tmp_path, capsys):
+    labels, predictions = make_folders(tmp_path)
+    np.save(labels / "p.npy", np.array([[0, 1], [2, 1]], dtype=np.uint8))
+    np.save(predictions / "p.npy", np.array([[0.0, 0.7], [2.0, 1.0]]))
+
+    with warnings.catch_warnings(record=True) as python_warnings:
+        warnings.simplefilter("always")
+        code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "3")
+
+    assert code == 0
+    assert "1 pixel in 1 file(s) has a fractional predicted class" in err
+    assert f"{predictions / 'p.npy'} (1 pixel)" in err
+    assert "one axis more than the labels" in err
+    assert [str(warning.message) for warning in python_warnings] == []
 
 
 # --- errors -----------------------------------------------------------------
@@ -628,6 +900,77 @@ def test_corrupt_npy_and_tiff_named(tmp_path, capsys, name, content):
 
     assert code == 2
     assert str(predictions / name) in error_line(err)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"not an array at all", id="text"),
+        pytest.param(pickle.dumps([1, 2, 3]), id="pickle"),
+        pytest.param("npz", id="npz"),
+        pytest.param("object", id="object-array"),
+        pytest.param(b"", id="empty"),
+    ],
+)
+def test_invalid_npy_named(tmp_path, capsys, content):
+    labels, predictions = make_folders(tmp_path)
+    write_png(labels / "a.png", np.zeros((2, 2), dtype=np.uint8))
+    path = predictions / "a.npy"
+    if content == "npz":
+        with open(path, "wb") as stream:
+            np.savez(stream, a=np.zeros((2, 2)))
+    elif content == "object":
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    else:
+        path.write_bytes(content)
+
+    code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "2")
+
+    assert code == 2
+    line = error_line(err)
+    assert f"{path} is not a valid .npy array file" in line
+    assert "allow_pickle" not in line
+
+
+def test_num_classes_too_large_for_memory(tmp_path, capsys):
+    # The 2**24 x 2**24 float64 matrix needs 2**51 bytes (2 PiB), more than a
+    # 48-bit address space holds, so the allocation fails on any machine.
+    labels, predictions = make_folders(tmp_path)
+    write_png(labels / "a.png", np.zeros((2, 2), dtype=np.uint8))
+    write_png(predictions / "a.png", np.zeros((2, 2), dtype=np.uint8))
+
+    code, out, err = run_cli(capsys, labels, predictions, "--num-classes", 2**24)
+
+    assert code == 2
+    assert out == ""
+    line = error_line(err)
+    assert "out of memory" in line
+    assert "16777216 x 16777216 float64 confusion matrix" in line
+    assert f"needs {2**51 / 2**30:.1f} GiB" in line
+
+
+def test_library_error_names_flag(tmp_path, capsys):
+    labels, predictions = make_folders(tmp_path)
+    write_png(labels / "a.png", np.zeros((3, 3), dtype=np.uint8))
+    write_png(predictions / "a.png", np.zeros((3, 3), dtype=np.uint8))
+
+    code, _, err = run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--metric",
+        "IoU",
+        "--num-classes",
+        "3",
+        "--target-class-ids",
+        "0,5",
+    )
+
+    assert code == 2
+    line = error_line(err)
+    assert "--target-class-ids" in line
+    assert "`" not in line
+    assert "target_class_ids" not in line
 
 
 def test_truncated_png_named(tmp_path, capsys):

@@ -108,7 +108,8 @@ def test_several_ignore_classes():
 
 def test_float_labels_truncate_toward_zero():
     m = onnxiou.MeanIoU(num_classes=3)
-    m.update_state(np.array([0.9, 1.5, 2.99, -0.5]), np.array([0, 1, 2, 0]))
+    with pytest.warns(UserWarning, match="y_true contains fractional values"):
+        m.update_state(np.array([0.9, 1.5, 2.99, -0.5]), np.array([0, 1, 2, 0]))
     # 0.9 -> 0, 1.5 -> 1, 2.99 -> 2, -0.5 -> 0
     np.testing.assert_array_equal(np.diag(m.total_cm), [2, 1, 1])
 
@@ -279,3 +280,133 @@ def test_get_config_round_trip():
 )
 def test_default_names_match_keras(cls, kwargs, name):
     assert cls(**kwargs).name == name
+
+
+def test_total_cm_is_a_copy():
+    m = onnxiou.MeanIoU(num_classes=2)
+    m.update_state([0], [0])
+    first = m.total_cm
+    first[0, 1] = 5
+    m.update_state([1], [1])
+    m.update_state([1], [1])
+    np.testing.assert_array_equal(first, [[1, 5], [0, 0]])
+    np.testing.assert_array_equal(m.total_cm, [[1, 0], [0, 2]])
+
+
+def test_call_updates_and_returns_result():
+    m = onnxiou.MeanIoU(num_classes=2)
+    assert m([0, 1], [0, 0]) == pytest.approx((1 / 2 + 0) / 2, abs=1e-7)
+    assert m.total_cm.sum() == 2
+
+
+def test_keras_attributes():
+    m = onnxiou.IoU(num_classes=3, target_class_ids=(2, 0), ignore_class=255, axis=1)
+    assert m.num_classes == 3
+    assert m.target_class_ids == [2, 0]
+    assert m.ignore_class == 255
+    assert m.axis == 1
+    assert m.sparse_y_true
+
+
+def test_pickle_and_deepcopy_keep_state():
+    import copy
+    import pickle
+
+    m = onnxiou.MeanIoU(num_classes=3, ignore_class=2)
+    m.update_state([0, 1, 2, 7], [0, 1, 1, 1], sample_weight=[1, 2, 3, 4])
+    for clone in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        np.testing.assert_array_equal(clone.total_cm, m.total_cm)
+        assert clone.dropped_weight == 4.0
+        assert clone.ignored_weight == 3.0
+        assert clone.get_config() == m.get_config()
+        clone.update_state([0], [0])
+        assert m.total_cm[0, 0] == 1.0
+
+
+def test_from_config_accepts_keras_config():
+    keras_config = {
+        "name": "mean_io_u",
+        "dtype": "int32",
+        "num_classes": 3,
+        "ignore_class": None,
+        "sparse_y_true": True,
+        "sparse_y_pred": True,
+        "axis": -1,
+    }
+    m = onnxiou.MeanIoU.from_config(keras_config)
+    assert m.get_config()["dtype"] == "float32"
+    assert m.get_config()["num_classes"] == 3
+
+
+def test_float32_state_warns_past_exact_range():
+    m = onnxiou.MeanIoU(num_classes=2, state_dtype="float32")
+    with pytest.warns(UserWarning, match="2\\*\\*24"):
+        m.update_state([0], [0], sample_weight=2.0**25)
+
+
+def test_interrupted_chunked_update_is_undone(monkeypatch):
+    m = onnxiou.MeanIoU(num_classes=3, kernel="onehot_matmul")
+    m.update_state([0], [0])
+    calls = []
+    real_update = m._runner.update
+
+    def failing_update(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_update(*args)
+
+    monkeypatch.setattr(m._runner, "update", failing_update)
+    monkeypatch.setattr("onnxiou._chunking.max_pairs", lambda *args: 4096)
+    labels = np.zeros(3 * 4096, dtype=np.int64)
+    with pytest.raises(KeyboardInterrupt):
+        m.update_state(labels, labels)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(m.total_cm, [[1, 0, 0], [0, 0, 0], [0, 0, 0]])
+
+
+def test_weight_shaped_like_labels_with_unit_axis():
+    labels = np.array([[[0], [1]], [[1], [1]]])  # B, H, W, 1
+    logits = np.eye(2, dtype=np.float32)[[[0, 1], [0, 1]]]  # B, H, W, C
+    weight = np.array([[[1.0], [2.0]], [[3.0], [4.0]]])  # as labels, like Keras
+    m = onnxiou.MeanIoU(num_classes=2, sparse_y_pred=False)
+    m.update_state(labels, logits, sample_weight=weight)
+    np.testing.assert_array_equal(m.total_cm, [[1, 0], [3, 2 + 4]])
+
+
+def test_integer_scores_keep_their_order():
+    m = onnxiou.OneHotMeanIoU(num_classes=2)
+    m.update_state([[0, 1]], np.array([[2**24, 2**24 + 1]], dtype=np.int64))
+    np.testing.assert_array_equal(m.total_cm, [[0, 0], [0, 1]])
+
+
+def test_nan_label_is_dropped_not_ignored():
+    m = onnxiou.MeanIoU(num_classes=3, ignore_class=-1)
+    m.update_state(np.array([np.nan, -1.0, 1.0]), np.array([0, 0, 1]))
+    assert m.dropped_weight == 1.0
+    assert m.ignored_weight == 1.0
+
+
+def test_chunked_dense_labels_with_class_axis_first():
+    classes = 4
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, classes, size=(classes, 3000))
+    one_hot = np.moveaxis(np.eye(classes)[labels], -1, 0)  # C, B, W with C == B
+    pred = rng.integers(0, classes, size=(classes, 3000))
+    m = onnxiou.IoU(
+        num_classes=classes,
+        target_class_ids=range(classes),
+        sparse_y_true=False,
+        axis=-3,
+        kernel="onehot_matmul",
+    )
+    import onnxiou._chunking as chunking
+
+    original = chunking.max_pairs
+    chunking.max_pairs = lambda *args: 4096
+    try:
+        m.update_state(one_hot, pred)
+    finally:
+        chunking.max_pairs = original
+    expected = np.bincount(labels.ravel() * classes + pred.ravel(), minlength=16)
+    np.testing.assert_array_equal(m.total_cm.ravel(), expected)

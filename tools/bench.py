@@ -29,11 +29,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -61,11 +59,11 @@ from bench_contenders import (  # noqa: E402
     Contender,
     Skip,
     available,
-    contender_named,
     logits_bytes,
     make_case,
     package_version,
 )
+from bench_memory import measure_cold_start, measure_memory, probe_memory  # noqa: E402
 from bench_report import write_reports  # noqa: E402
 
 PRED_KINDS = ("labels", "logits_nhwc", "logits_nchw")
@@ -149,7 +147,28 @@ def calibrate(series: Series, budget_s: float) -> float:
 
 
 def time_case(case: Case, makers: list[Contender], grid: Grid) -> list[dict]:
-    """Time every contender on ``case``, interleaved; return result rows."""
+    """Time every contender on ``case``, interleaved, and return result rows."""
+    rows, active = prepare_series(case, makers)
+    sample_cost = {id(s): calibrate(s, grid.budget_s) for _, s in active}
+    slowest = max(sample_cost.values(), default=0.0)
+    repeats = int(grid.budget_s / max(slowest, 1e-9))
+    repeats = max(grid.min_repeats, min(grid.max_repeats, repeats))
+    for _ in range(repeats):
+        for _, series in active:
+            spent = sample_cost[id(series)] * len(series.samples)
+            if len(series.samples) < 3 or spent <= 4 * grid.budget_s:
+                series.sample()
+    for row, series in active:
+        fill_timing(row, series, case.pixels)
+    add_ratios(rows)
+    return rows
+
+
+def prepare_series(case: Case, makers: list[Contender]):
+    """Build each contender, check its matrix against the first one's.
+
+    Returns the result rows and the ``(row, Series)`` pairs to time.
+    """
     rows, active = [], []
     reference = None
     for contender in makers:
@@ -166,18 +185,7 @@ def time_case(case: Case, makers: list[Contender], grid: Grid) -> list[dict]:
         row["matches_baseline"] = bool(np.array_equal(observed, reference))
         rows.append(row)
         active.append((row, Series(contender.name, update)))
-    sample_cost = {id(s): calibrate(s, grid.budget_s) for _, s in active}
-    slowest = max(sample_cost.values(), default=0.0)
-    repeats = int(grid.budget_s / max(slowest, 1e-9))
-    repeats = max(grid.min_repeats, min(grid.max_repeats, repeats))
-    for _ in range(repeats):
-        for _, series in active:
-            if sample_cost[id(series)] * len(series.samples) <= 4 * grid.budget_s:
-                series.sample()
-    for row, series in active:
-        fill_timing(row, series, case.pixels)
-    add_ratios(rows)
-    return rows
+    return rows, active
 
 
 def base_row(case: Case, name: str) -> dict:
@@ -207,107 +215,11 @@ def add_ratios(rows: list[dict]) -> None:
             row["ratio_to_numpy"] = row["ms"] / baseline["ms"]
 
 
-# -- memory ----------------------------------------------------------------
-
-
-def read_status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field} line")
-
-
-def probe_memory(name: str, classes: int, pixels: int, label_dtype: str, kind: str):
-    """Print the peak extra resident memory of two full-size updates, as JSON."""
-    contender = contender_named(name)
-    case = make_case(classes, pixels, label_dtype, kind)
-    update, _ = contender.make(case)
-    warm_update, _ = contender.make(make_case(classes, 16, label_dtype, kind))
-    warm_update()
-    Path("/proc/self/clear_refs").write_text("5")
-    before_kb = read_status_kb("VmRSS")
-    update()
-    update()
-    peak_kb = read_status_kb("VmHWM")
-    extra = max(0, peak_kb - before_kb) * 1024
-    print(json.dumps({"peak_extra_bytes": extra, "input_bytes": case.input_bytes}))
-
-
-def memory_row(python: str, contender: Contender, case_key: tuple) -> dict:
-    classes, pixels, label_dtype, kind = case_key
-    command = [
-        python,
-        str(Path(__file__).resolve()),
-        "--memory-probe",
-        contender.name,
-        str(classes),
-        str(pixels),
-        label_dtype,
-        kind,
-    ]
-    row = {
-        "contender": contender.name,
-        "classes": classes,
-        "pixels": pixels,
-        "label_dtype": label_dtype,
-        "pred_kind": kind,
-    }
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        row["error"] = completed.stderr.strip().splitlines()[-1:] or ["failed"]
-        return row
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    row.update(result)
-    row["ratio_to_input"] = result["peak_extra_bytes"] / result["input_bytes"]
-    return row
-
-
-def measure_memory(grid: Grid, contenders: list[Contender]) -> list[dict]:
-    rows = []
-    for kind in grid.memory_kinds:
-        for pixels in grid.memory_pixels:
-            key = (grid.memory_classes, pixels, "int64", kind)
-            for contender in contenders:
-                if "onehot_matmul" in contender.name and pixels > 2**20:
-                    continue
-                progress(f"memory {contender.name} {key}")
-                rows.append(memory_row(sys.executable, contender, key))
-    return rows
-
-
-# -- cold start ------------------------------------------------------------
-
-COLD_SCRIPT = """
-import time
-start = time.perf_counter()
-import onnxiou
-metric = onnxiou.MeanIoU(21)
-metric.result()
-print(time.perf_counter() - start)
-"""
-
-
-def measure_cold_start(runs: int) -> dict:
-    """Seconds from a fresh interpreter's ``import onnxiou`` to a first result()."""
-    timings = []
-    for _ in range(runs):
-        completed = subprocess.run(
-            [sys.executable, "-c", COLD_SCRIPT],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO_ROOT,
-        )
-        timings.append(float(completed.stdout.strip().splitlines()[-1]))
-    return {"median_s": statistics.median(timings), "runs_s": timings}
-
-
 # -- floors ----------------------------------------------------------------
 
 
 def scatter_floor(cells: np.ndarray, buffer_size: int) -> Callable[[], Any]:
-    """One onnxruntime ScatterElements(add) of float64 ones, alone in a graph."""
-    import onnx
+    """Build a call of one ScatterElements(add) of float64 ones, alone in a graph."""
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
@@ -358,7 +270,11 @@ def measure_floors(pixels: int, classes: int, grid: Grid) -> list[dict]:
         for _ in range(grid.min_repeats * 3):
             series.sample()
         rows.append(
-            {"name": name, "pixels": pixels, "ms": statistics.median(series.samples) * 1e3}
+            {
+                "name": name,
+                "pixels": pixels,
+                "ms": statistics.median(series.samples) * 1e3,
+            }
         )
     return rows
 
@@ -401,10 +317,10 @@ def run_grid(grid: Grid, contenders: list[Contender], max_logits_bytes: int):
 
 
 def runs_case(contender: Contender, case: Case) -> bool:
-    """Whether to time ``contender`` on ``case``.
+    """Return whether to time ``contender`` on ``case``.
 
     The one-hot kernel's time grows with pixels x classes (minutes per call
-    at 150 classes and 4M pixels), so it runs up to 1M pixel-classes x 21.
+    at 150 classes and 4M pixels), so it runs up to 1M pixels x 21 classes.
     """
     if "onehot_matmul" in contender.name:
         return case.pixels * case.classes <= 2**20 * 21
@@ -470,7 +386,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip memory probes")
     parser.add_argument(
-        "--only", action="append", default=[], help="time only contenders with this text"
+        "--only",
+        action="append",
+        default=[],
+        help="time only the contenders whose name contains this text (repeatable)",
     )
     parser.add_argument(
         "--pixels", type=int, nargs="+", help="replace the grid's pixel counts"
@@ -485,9 +404,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def selected_contenders(only: list[str]) -> tuple[list[Contender], list[dict]]:
     chosen, missing = [], []
     for contender in CONTENDERS:
-        wanted = contender.name == BASELINE or not only
-        wanted = wanted or any(text in contender.name for text in only)
-        if not wanted:
+        included = contender.name == BASELINE or not only
+        included = included or any(text in contender.name for text in only)
+        if not included:
             continue
         if available(contender):
             chosen.append(contender)
@@ -496,12 +415,7 @@ def selected_contenders(only: list[str]) -> tuple[list[Contender], list[dict]]:
     return chosen, missing
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.memory_probe:
-        name, classes, pixels, label_dtype, kind = args.memory_probe
-        probe_memory(name, int(classes), int(pixels), label_dtype, kind)
-        return 0
+def build_report(args: argparse.Namespace, argv: list[str] | None) -> dict:
     grid = QUICK if args.quick else FULL
     if args.pixels:
         grid = dataclasses.replace(grid, pixels=tuple(args.pixels))
@@ -512,8 +426,11 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"skipping {entry['contender']}: {entry['reason']}")
     started = datetime.datetime.now(datetime.timezone.utc)
     rows, skipped = run_grid(grid, contenders, args.max_logits_mb * 2**20)
-    memory = [] if args.no_memory else measure_memory(grid, contenders)
-    report = {
+    memory = [] if args.no_memory else measure_memory(grid, contenders, progress)
+    floors = measure_floors(max(grid.pixels[:3]), 21, grid)
+    cold_start = measure_cold_start(grid.cold_runs)
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    return {
         "date": started.isoformat(timespec="seconds"),
         "command": " ".join(["python", "tools/bench.py", *(argv or sys.argv[1:])]),
         "quick": args.quick,
@@ -525,12 +442,20 @@ def main(argv: list[str] | None = None) -> int:
         "skipped_cases": skipped,
         "results": rows,
         "memory": memory,
-        "floors": measure_floors(max(grid.pixels[:3]), 21, grid),
-        "cold_start": measure_cold_start(grid.cold_runs),
-        "duration_s": (datetime.datetime.now(datetime.timezone.utc) - started).seconds,
+        "floors": floors,
+        "cold_start": cold_start,
+        "duration_s": (finished - started).seconds,
     }
-    paths = write_reports(report, Path(args.out))
-    for path in paths:
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.memory_probe:
+        name, classes, pixels, label_dtype, kind = args.memory_probe
+        probe_memory(name, int(classes), int(pixels), label_dtype, kind)
+        return 0
+    report = build_report(args, argv)
+    for path in write_reports(report, Path(args.out)):
         progress(f"wrote {path}")
     return 0
 

@@ -205,7 +205,9 @@ CONTENDERS = [
         torchmetrics_maker(True),
     ),
     Contender("keras MeanIoU (jax)", "keras", keras_mean_iou),
-    Contender("scikit-learn confusion_matrix", "scikit-learn", sklearn_confusion_matrix),
+    Contender(
+        "scikit-learn confusion_matrix", "scikit-learn", sklearn_confusion_matrix
+    ),
 ]
 
 

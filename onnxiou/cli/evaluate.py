@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from onnxiou._spec import KERNELS, STATE_DTYPES
-from onnxiou.cli import PROG, print_error
+from onnxiou.cli import PROG, SUBCOMMANDS
 from onnxiou.evaluation.checkpoint import CheckpointSaver, load_checkpoint, restore
 from onnxiou.evaluation.errors import EvaluationError
-from onnxiou.evaluation.flags import metric_options
+from onnxiou.evaluation.flags import binary_foreground, metric_options
 from onnxiou.evaluation.interrupts import StopSignals
+from onnxiou.evaluation.messages import dropped_warning, fractional_warnings
 from onnxiou.evaluation.options import METRIC_CHOICES, Metric, make_metric
 from onnxiou.evaluation.pairing import Pair, pair_paths
 from onnxiou.evaluation.progress import RunProgress
@@ -30,12 +31,24 @@ from onnxiou.evaluation.shapes import PredictionKind, prediction_kind
 
 DEFAULT_CHECKPOINT_EVERY = 100
 
+# Library argument -> flag, for the names in library error messages.
+ARGUMENT_FLAGS = {
+    "num_classes": "--num-classes",
+    "ignore_class": "--ignore-class",
+    "target_class_ids": "--target-class-ids",
+    "threshold": "--threshold",
+    "axis": "--axis",
+    "state_dtype": "--state-dtype",
+    "kernel": "--kernel",
+    "providers": "--providers",
+}
+
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``evaluate`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "evaluate",
-        help="score a folder of predicted masks against ground-truth label maps",
+        help=SUBCOMMANDS["evaluate"].summary,
         description=(
             "Score predicted masks against ground-truth label maps, matched by "
             "file stem, and print IoU per class and the metric value. Label "
@@ -95,6 +108,13 @@ def _add_metric_flags(group: argparse._ArgumentGroup) -> None:
         "255 for void; repeat for several (not for BinaryIoU)",
     )
     group.add_argument(
+        "--binary-foreground",
+        type=int,
+        metavar="VALUE",
+        help="BinaryIoU only: label value read as class 1, such as 255 for "
+        "0/255 masks (default: labels are 0 and 1)",
+    )
+    group.add_argument(
         "--target-class-ids",
         metavar="IDS",
         help="comma-separated classes averaged into the result, "
@@ -142,8 +162,8 @@ def _add_run_flags(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--strict",
         action="store_true",
-        help="stop with an error at the first file with a label "
-        "or predicted class outside [0, N) that is not ignored",
+        help="stop with an error at the first file with a label or predicted "
+        "class outside [0, N) that is not ignored, or with a fractional one",
     )
     group.add_argument(
         "--checkpoint",
@@ -170,29 +190,30 @@ def _add_run_flags(group: argparse._ArgumentGroup) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the report and return the exit code.
 
-    Returns 0 on success, 2 for invalid input (after printing one error
-    line), and 128 + the signal number when SIGINT or SIGTERM stopped it.
+    Returns 0 on success and 128 + the signal number when SIGINT or SIGTERM
+    stopped it. Raises EvaluationError for invalid input, which
+    :func:`onnxiou.cli.main` prints as one line before it returns 2.
     """
-    try:
-        return _evaluate(args)
-    except EvaluationError as error:
-        return print_error(str(error))
-
-
-def _evaluate(args: argparse.Namespace) -> int:
     labels, predictions, class_names_path = _input_paths(args)
     class_names = read_class_names(class_names_path) if class_names_path else None
     options = metric_options(args, class_names, class_names_path)
-    saver = _checkpoint_saver(args)
+    foreground = binary_foreground(args)
+    run_options = {} if foreground is None else {"binary_foreground": foreground}
+    saver = _checkpoint_saver(args, run_options)
     _check_output_folder("--json", args.json)
     _check_output_folder("--checkpoint", args.checkpoint)
 
     pairs = pair_paths(labels, predictions)
     kind = _prediction_kind(pairs[0])
     metric = make_metric(options, kind)
-    progress = _start_progress(args, metric, pairs)
+    progress = _start_progress(args, metric, pairs, run_options)
 
-    settings = RunSettings(kind=kind, axis=options.axis, strict=args.strict)
+    settings = RunSettings(
+        kind=kind,
+        axis=options.axis,
+        strict=args.strict,
+        binary_foreground=foreground,
+    )
     with StopSignals() as stop, progress_bar(len(pairs), len(progress.finished)) as bar:
         signum = evaluate_pairs(
             metric,
@@ -215,7 +236,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"predictions: {_display_path(predictions)}")
     print()
     print(format_table(report))
-    _warn_dropped(report)
+    _print_warnings(metric, pairs, progress)
     return 0
 
 
@@ -248,7 +269,9 @@ def _input_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     return sample.labels, sample.predictions, class_names
 
 
-def _checkpoint_saver(args: argparse.Namespace) -> CheckpointSaver | None:
+def _checkpoint_saver(
+    args: argparse.Namespace, run_options: dict[str, Any]
+) -> CheckpointSaver | None:
     if args.checkpoint is None:
         if args.resume or args.checkpoint_every is not None:
             flag = "--resume" if args.resume else "--checkpoint-every"
@@ -259,7 +282,7 @@ def _checkpoint_saver(args: argparse.Namespace) -> CheckpointSaver | None:
         every = DEFAULT_CHECKPOINT_EVERY
     if every < 1:
         raise EvaluationError(f"--checkpoint-every must be at least 1, but got {every}")
-    return CheckpointSaver(args.checkpoint, every)
+    return CheckpointSaver(args.checkpoint, every, run_options)
 
 
 def _prediction_kind(pair: Pair) -> PredictionKind:
@@ -268,7 +291,10 @@ def _prediction_kind(pair: Pair) -> PredictionKind:
 
 
 def _start_progress(
-    args: argparse.Namespace, metric: Metric, pairs: list[Pair]
+    args: argparse.Namespace,
+    metric: Metric,
+    pairs: list[Pair],
+    run_options: dict[str, Any],
 ) -> RunProgress:
     """Return the progress of a resumed run, loaded into ``metric``, or a new one."""
     if not args.resume:
@@ -286,7 +312,7 @@ def _start_progress(
             f"checkpoint {args.checkpoint} counts {len(unknown)} file(s) that are "
             f"not among the inputs, such as {unknown[0]!r}; it belongs to another run"
         )
-    restore(metric, checkpoint)
+    restore(metric, checkpoint, run_options)
     print(
         f"{PROG}: resuming from {args.checkpoint}: {len(checkpoint.progress.finished)} "
         f"of {len(pairs)} files already counted",
@@ -314,16 +340,11 @@ def _stop(
     return 128 + signum
 
 
-def _warn_dropped(report: dict[str, Any]) -> None:
-    dropped = report["dropped_pixels"]
-    if not dropped:
-        return
-    files = sum(1 for entry in report["files"] if entry["dropped_pixels"])
-    classes = len(report["per_class"])
-    print(
-        f"{PROG}: warning: {dropped} pixels in {files} file(s) were not scored "
-        f"because the label or predicted class is outside [0, {classes}); pass "
-        "--ignore-class for void labels such as 255, or --strict to stop at the "
-        "first such file",
-        file=sys.stderr,
-    )
+def _print_warnings(metric: Metric, pairs: list[Pair], progress: RunProgress) -> None:
+    """Print a warning about the dropped pixels and each kind of fractional value."""
+    messages = fractional_warnings(pairs, progress)
+    dropped = dropped_warning(metric.spec, progress)
+    if dropped:
+        messages.insert(0, dropped)
+    for message in messages:
+        print(f"{PROG}: warning: {message}", file=sys.stderr)

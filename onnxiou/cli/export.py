@@ -7,6 +7,7 @@ import inspect
 from typing import Any
 
 from onnxiou._spec import KERNELS, STATE_DTYPES
+from onnxiou.cli import SUBCOMMANDS
 from onnxiou.export import export
 from onnxiou.graph.model import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from onnxiou.metrics import METRICS, _IoUBase
@@ -25,6 +26,17 @@ METRIC_FLAGS = {
     "kernel": "--kernel",
 }
 
+# Library argument -> flag, for the names in library error messages.
+ARGUMENT_FLAGS = {
+    **METRIC_FLAGS,
+    "provider": "--provider",
+    "opset": "--opset",
+    "y_true_dtype": "--y-true-dtype",
+    "y_pred_dtype": "--y-pred-dtype",
+    "y_true_rank": "--y-true-rank",
+    "y_pred_rank": "--y-pred-rank",
+}
+
 
 def parse_class_ids(text: str) -> list[int]:
     """Parse comma-separated class ids such as ``0,2``."""
@@ -40,7 +52,7 @@ def add_parser(subparsers: Any) -> None:
     """Add the ``export`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "export",
-        help="write update.onnx, result.onnx and step.onnx of one metric",
+        help=SUBCOMMANDS["export"].summary,
         description=(
             "Write update.onnx, result.onnx and step.onnx of one metric "
             "configuration into --out. Metric flags are the constructor "

@@ -14,15 +14,17 @@ from typing import Any
 import onnx
 from google.protobuf.message import DecodeError
 
-from onnxiou.cli import print_error
-from onnxiou.export import read_metadata
+from onnxiou.cli import SUBCOMMANDS, print_error
+
+# Prefix of the metadata keys that onnxiou.export writes.
+_METADATA_PREFIX = "onnxiou."
 
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``info`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "info",
-        help="print the contract of an .onnx file written by onnxiou",
+        help=SUBCOMMANDS["info"].summary,
         description=(
             "Print the metric, configuration, state, opset and the inputs and "
             "outputs (dtype, shape, meaning) of an .onnx file written by onnxiou."
@@ -87,6 +89,26 @@ def _json_value(props: dict[str, str], key: str) -> Any:
         return json.loads(props[key])
     except json.JSONDecodeError as error:
         raise ValueError(f"Metadata {key} is not valid JSON: {error}.") from None
+
+
+def read_metadata(model: onnx.ModelProto) -> dict[str, str]:
+    """Return the ``onnxiou.*`` metadata of ``model``.
+
+    ``onnxiou.export.read_metadata`` does the same, but importing
+    ``onnxiou.export`` takes seconds because it imports onnxscript.
+    Raises ValueError for a model onnxiou did not write.
+    """
+    props = {
+        prop.key: prop.value
+        for prop in model.metadata_props
+        if prop.key.startswith(_METADATA_PREFIX)
+    }
+    if "onnxiou.config" not in props or "onnxiou.metric" not in props:
+        raise ValueError(
+            "Expected a model exported by onnxiou (metadata keys onnxiou.metric "
+            "and onnxiou.config), but this model has none."
+        )
+    return props
 
 
 def describe(model: onnx.ModelProto) -> dict[str, Any]:

@@ -7,6 +7,8 @@ Each part of ``onnxiou evaluate`` has its own module:
 - :mod:`.shapes` distinguishes label maps from class scores and checks shapes.
 - :mod:`.flags` validates the metric flags, and :mod:`.options` builds the metric.
 - :mod:`.runner` counts the files, and :mod:`.progress` records which are done.
+- :mod:`.findings` finds dropped and fractional values, and :mod:`.messages`
+  words the warnings and ``--strict`` errors about them.
 - :mod:`.checkpoint` saves and restores a run.
 - :mod:`.interrupts` turns SIGINT and SIGTERM into a stop request.
 - :mod:`.progress_bar` draws the progress bar on a terminal.

@@ -1,10 +1,11 @@
 """Save and restore the progress of an evaluation run.
 
 A checkpoint is a JSON file with the metric configuration, the confusion
-matrix, the dropped and ignored pixel counts, and the stems of the files
-already counted. It is written to a temporary file in the same folder and
-moved over the old one with ``os.replace``, so a crash while saving leaves
-the previous checkpoint intact.
+matrix, the dropped and ignored pixel counts, the stems of the files
+already counted and what they dropped or truncated. It is written to a
+temporary file in the same folder and moved over the old one with
+``os.replace``, so a crash while saving leaves the previous checkpoint
+intact.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -31,7 +33,11 @@ VERSION = 1
 
 @dataclasses.dataclass
 class Checkpoint:
-    """The resumable state of a run."""
+    """The resumable state of a run.
+
+    ``config`` is the metric's ``get_config()`` plus the run options that
+    change the counts, such as ``binary_foreground``.
+    """
 
     config: dict[str, Any]
     total_cm: np.ndarray
@@ -40,10 +46,17 @@ class Checkpoint:
     progress: RunProgress
 
 
-def capture(metric: Metric, progress: RunProgress) -> Checkpoint:
+def run_config(metric: Metric, run_options: dict[str, Any]) -> dict[str, Any]:
+    """Return the configuration a checkpoint stores and a resumed run must match."""
+    return {**metric.get_config(), **run_options}
+
+
+def capture(
+    metric: Metric, progress: RunProgress, run_options: dict[str, Any] | None = None
+) -> Checkpoint:
     """Return a checkpoint of ``metric`` after the files in ``progress``."""
     return Checkpoint(
-        config=metric.get_config(),
+        config=run_config(metric, run_options or {}),
         total_cm=metric.total_cm,
         dropped_pixels=metric.dropped_weight,
         ignored_pixels=metric.ignored_weight,
@@ -51,13 +64,16 @@ def capture(metric: Metric, progress: RunProgress) -> Checkpoint:
     )
 
 
-def restore(metric: Metric, checkpoint: Checkpoint) -> None:
+def restore(
+    metric: Metric, checkpoint: Checkpoint, run_options: dict[str, Any] | None = None
+) -> None:
     """Load the matrix and counters of ``checkpoint`` into ``metric``.
 
     Raises EvaluationError if the checkpoint was written for another
-    configuration or contains a matrix the metric cannot take.
+    configuration or run options, or contains a matrix the metric cannot take.
     """
-    differences = config_differences(checkpoint.config, metric.get_config())
+    current = run_config(metric, run_options or {})
+    differences = config_differences(checkpoint.config, current)
     if differences:
         raise EvaluationError(
             "the checkpoint was written with other options ("
@@ -100,7 +116,7 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
         "dropped_pixels": checkpoint.dropped_pixels,
         "ignored_pixels": checkpoint.ignored_pixels,
         "finished": checkpoint.progress.finished,
-        "dropped_by_file": checkpoint.progress.dropped_by_file,
+        **{key: getattr(checkpoint.progress, key) for key in _PROGRESS_COUNTS},
     }
     write_json_atomically(path, document)
     logger.debug("saved checkpoint %s after %d files", path, len(document["finished"]))
@@ -136,8 +152,9 @@ def write_json_atomically(path: Path, document: Any) -> None:
 def load_checkpoint(path: Path) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
-    Raises EvaluationError naming the file if it is missing, not valid JSON
-    or not a checkpoint of this version.
+    Raises EvaluationError naming the file if it is missing, not valid JSON,
+    not a checkpoint of this version, or has a count that is not a
+    non-negative whole number.
     """
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -156,34 +173,106 @@ def load_checkpoint(path: Path) -> Checkpoint:
         )
     try:
         return _checkpoint_from_document(document)
+    except _CountError as error:
+        raise EvaluationError(
+            f"invalid checkpoint {path}: {error}; the command line gives every "
+            "pixel the weight 1, so every count must be a non-negative whole number"
+        ) from None
     except (KeyError, TypeError, ValueError) as error:
         raise EvaluationError(f"invalid checkpoint {path}: {error!r}") from None
 
 
+# Progress fields that map a stem or a value to a pixel count. Checkpoints
+# may lack all but the first, which the first release of the format wrote.
+_PROGRESS_COUNTS = (
+    "dropped_by_file",
+    "dropped_labels",
+    "dropped_predictions",
+    "fractional_labels",
+    "fractional_predictions",
+)
+
+
+class _CountError(ValueError):
+    """A count in a checkpoint that is not a non-negative whole number."""
+
+
 def _checkpoint_from_document(document: dict[str, Any]) -> Checkpoint:
-    dropped_by_file = {
-        str(stem): float(count) for stem, count in document["dropped_by_file"].items()
+    counts: dict[str, dict[str, Any]] = {
+        key: _count_map(key, document.get(key, {}), int) for key in _PROGRESS_COUNTS[1:]
     }
+    counts["dropped_by_file"] = _count_map(
+        "dropped_by_file", document["dropped_by_file"], float
+    )
     finished = [str(stem) for stem in document["finished"]]
     return Checkpoint(
         config=dict(document["config"]),
-        total_cm=np.array(document["total_cm"], dtype=document["state_dtype"]),
-        dropped_pixels=float(document["dropped_pixels"]),
-        ignored_pixels=float(document["ignored_pixels"]),
-        progress=RunProgress(finished, dropped_by_file),
+        total_cm=_matrix(document["total_cm"], document["state_dtype"]),
+        dropped_pixels=_count("dropped_pixels", document["dropped_pixels"]),
+        ignored_pixels=_count("ignored_pixels", document["ignored_pixels"]),
+        progress=RunProgress(finished, **counts),
     )
 
 
-class CheckpointSaver:
-    """Saves the checkpoint of a run to ``path`` after every ``every`` files."""
+def _matrix(rows: Any, state_dtype: str) -> np.ndarray:
+    """Return ``rows`` as the matrix in ``state_dtype``, checking every cell.
 
-    def __init__(self, path: Path, every: int) -> None:
+    The cells are checked before the conversion, which would truncate a
+    fractional count to an integer state dtype.
+    """
+    matrix = np.array(rows)
+    if matrix.dtype.kind not in "iuf":
+        raise TypeError(f"total_cm has dtype {matrix.dtype}, expected numbers")
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(matrix) & (matrix >= 0) & (matrix == np.trunc(matrix))
+    if not good.all():
+        index = [int(i) for i in np.argwhere(~good)[0]]
+        raise _CountError(f"total_cm{index} is {matrix[tuple(index)].item()!r}")
+    converted = matrix.astype(state_dtype)
+    if not np.array_equal(converted, matrix):
+        raise ValueError(
+            f"total_cm has counts that state_dtype {state_dtype} does not store exactly"
+        )
+    return converted
+
+
+def _count_map(
+    name: str, counts: dict[str, Any], kind: type[int] | type[float]
+) -> dict[str, Any]:
+    return {
+        str(key): kind(_count(f"{name}[{key!r}]", value))
+        for key, value in counts.items()
+    }
+
+
+def _count(name: str, value: Any) -> float:
+    """Return ``value`` as a float, checking that it is a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"{name} must be a number, but got {type(value).__name__} {value!r}"
+        )
+    if not (math.isfinite(value) and value >= 0 and float(value).is_integer()):
+        raise _CountError(f"{name} is {value!r}")
+    return float(value)
+
+
+class CheckpointSaver:
+    """Saves the checkpoint of a run to ``path`` after every ``every`` files.
+
+    ``run_options`` are the run options that change the counts, which the
+    checkpoint stores with the metric configuration.
+    """
+
+    def __init__(
+        self, path: Path, every: int, run_options: dict[str, Any] | None = None
+    ) -> None:
         if every < 1:
             raise ValueError(
                 f"Expected argument `every` to be at least 1, but got {every!r}."
             )
         self.path = path
         self.every = every
+        self.run_options = dict(run_options or {})
 
     def file_done(self, metric: Metric, progress: RunProgress) -> None:
         """Save if the number of counted files is a multiple of ``every``."""
@@ -191,4 +280,4 @@ class CheckpointSaver:
             self.save(metric, progress)
 
     def save(self, metric: Metric, progress: RunProgress) -> None:
-        save_checkpoint(self.path, capture(metric, progress))
+        save_checkpoint(self.path, capture(metric, progress, self.run_options))

@@ -50,6 +50,24 @@ def metric_options(
     )
 
 
+def binary_foreground(args: argparse.Namespace) -> int | None:
+    """Return the validated ``--binary-foreground`` value, or None if unset."""
+    value = args.binary_foreground
+    if value is None:
+        return None
+    if args.metric != "BinaryIoU":
+        raise EvaluationError(
+            "--binary-foreground applies only to --metric BinaryIoU; for other "
+            "metrics, --ignore-class drops a label value"
+        )
+    if value == 0:
+        raise EvaluationError(
+            "--binary-foreground 0 would read the background label 0 as class 1; "
+            "pass the foreground value of the masks, such as 255"
+        )
+    return value
+
+
 def _num_classes(
     args: argparse.Namespace,
     class_names: list[str] | None,

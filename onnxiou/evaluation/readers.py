@@ -2,13 +2,15 @@
 
 Label maps and label-map predictions may be PNG (8-bit, 16-bit, bilevel or
 palette), ``.npy`` or TIFF. A palette PNG is read as its indices, not its
-colours. Class scores (logits or probabilities) are arrays with one more axis
-than the label map, which in practice means ``.npy`` or TIFF.
+colours, and a bilevel PNG as 0 and 1. Class scores (logits or
+probabilities) are arrays with one more axis than the label map, which in
+practice means ``.npy`` or TIFF.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +57,8 @@ def _read_png(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             image_format, mode = image.format, image.mode
+            if image_format == "PNG" and mode == "1":
+                return _bilevel_pixels(image)
             if image_format == "PNG" and mode in _PNG_MODES:
                 return np.asarray(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
@@ -67,11 +71,39 @@ def _read_png(path: Path) -> np.ndarray:
     )
 
 
+def _bilevel_pixels(image: Any) -> np.ndarray:
+    """Return the pixels of a mode "1" image as uint8 0 and 1.
+
+    Pillow returns such pixels as a bool array whose True bytes may be 255,
+    which code that views the bools as bytes would read as label 255.
+    """
+    grey = np.asarray(image.convert("L"))
+    return (grey > 0).astype(np.uint8)
+
+
 def _read_npy(path: Path) -> np.ndarray:
+    """Read one array with ``numpy.lib.format``.
+
+    ``np.load`` would also open ``.npz`` archives and, for a file without the
+    ``.npy`` header, suggest unpickling it; a label file is neither.
+    """
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
+        with open(path, "rb") as stream:
+            return np.lib.format.read_array(stream, allow_pickle=False)
+    except OSError as error:
         raise EvaluationError(f"cannot read {path}: {error}") from None
+    except (ValueError, EOFError) as error:
+        raise EvaluationError(
+            f"{path} is not a valid .npy array file: {_npy_reason(error)}"
+        ) from None
+
+
+def _npy_reason(error: Exception) -> str:
+    reason = str(error)
+    if "allow_pickle" in reason:
+        # numpy's message advises allow_pickle=True, which a label file never needs.
+        return "it contains Python objects (an object array), not numbers"
+    return reason
 
 
 def _read_tiff(path: Path) -> np.ndarray:

@@ -6,18 +6,32 @@ import dataclasses
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from onnxiou.evaluation.checkpoint import CheckpointSaver
 from onnxiou.evaluation.errors import EvaluationError
+from onnxiou.evaluation.findings import (
+    FileFindings,
+    fractional_count,
+    out_of_range_values,
+)
 from onnxiou.evaluation.interrupts import StopSignals
+from onnxiou.evaluation.messages import (
+    strict_dropped_message,
+    strict_fractional_message,
+)
 from onnxiou.evaluation.options import Metric
 from onnxiou.evaluation.pairing import Pair
 from onnxiou.evaluation.progress import RunProgress
 from onnxiou.evaluation.readers import read_array
-from onnxiou.evaluation.shapes import PredictionKind, check_pair_shapes
+from onnxiou.evaluation.shapes import (
+    PredictionKind,
+    check_pair_shapes,
+    without_trailing_axis,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,17 +39,20 @@ logger = logging.getLogger(__name__)
 # signal while a run over a few small files is still going.
 TEST_DELAY_VARIABLE = "ONNXIOU_TEST_DELAY"
 
-# Number of distinct out-of-range values a --strict error lists.
-_LISTED_VALUES = 5
-
 
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
-    """Settings for checking and counting each pair."""
+    """Settings for checking and counting each pair.
+
+    ``binary_foreground`` is a label value that is read as class 1 before
+    counting, such as 255 for 0/255 masks, or None to read labels as they
+    are.
+    """
 
     kind: PredictionKind
     axis: int = -1
     strict: bool = False
+    binary_foreground: int | None = None
 
 
 def evaluate_pairs(
@@ -63,12 +80,12 @@ def evaluate_pairs(
         if stop is not None and stop.signum is not None:
             return stop.signum
         try:
-            dropped = count_pair(metric, pair, settings)
+            findings = count_pair(metric, pair, settings)
         except EvaluationError:
             if saver is not None:
                 saver.save(metric, progress)
             raise
-        progress.add(pair.stem, dropped)
+        progress.add(pair.stem, findings)
         if saver is not None:
             saver.file_done(metric, progress)
         if on_file_done is not None:
@@ -78,69 +95,95 @@ def evaluate_pairs(
     return None if stop is None else stop.signum
 
 
-def count_pair(metric: Metric, pair: Pair, settings: RunSettings) -> float:
-    """Add one pair to ``metric`` and return its number of dropped pixels.
+def count_pair(metric: Metric, pair: Pair, settings: RunSettings) -> FileFindings:
+    """Add one pair to ``metric`` and return what it dropped or truncated.
 
     Raises EvaluationError, leaving the state as it was, when a file cannot
     be read, the shapes do not match, or ``settings.strict`` is set and some
-    pixel is dropped.
+    pixel is dropped or has a fractional label or predicted class.
     """
+    label, prediction = _read_pair(pair, settings, metric.spec.num_classes)
+    fractional_labels = fractional_count(label)
+    fractional_predictions = 0
+    if _predicts_class_ids(metric, settings):
+        fractional_predictions = fractional_count(prediction)
+    if settings.strict and (fractional_labels or fractional_predictions):
+        raise EvaluationError(
+            strict_fractional_message(
+                pair, label, prediction, fractional_labels, fractional_predictions
+            )
+        )
+    saved = _save_state(metric) if settings.strict else None
+    before = metric.dropped_weight
+    _update(metric, pair, label, prediction)
+    dropped = metric.dropped_weight - before
+    findings = FileFindings(
+        dropped=dropped,
+        fractional_labels=fractional_labels,
+        fractional_predictions=fractional_predictions,
+    )
+    if dropped:
+        findings = _with_dropped_values(findings, metric, settings, label, prediction)
+    if saved is not None and dropped:
+        metric.load_state(saved[0], dropped_weight=saved[1], ignored_weight=saved[2])
+        raise EvaluationError(strict_dropped_message(metric.spec, pair, findings))
+    return findings
+
+
+def _read_pair(
+    pair: Pair, settings: RunSettings, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check one pair, and map the binary foreground label to 1."""
     label = read_array(pair.label)
     prediction = read_array(pair.prediction)
-    num_classes = metric.spec.num_classes
+    label = without_trailing_axis(label, prediction, settings.kind)
     check_pair_shapes(
         pair, label, prediction, settings.kind, settings.axis, num_classes
     )
-    saved = _save_state(metric) if settings.strict else None
-    before = metric.dropped_weight
+    if settings.binary_foreground is not None:
+        label = np.where(label == settings.binary_foreground, 1, label)
+    return label, prediction
+
+
+def _predicts_class_ids(metric: Metric, settings: RunSettings) -> bool:
+    """Return whether predictions are class ids, not class or BinaryIoU scores."""
+    return settings.kind is PredictionKind.LABELS and metric.spec.threshold is None
+
+
+def _update(
+    metric: Metric, pair: Pair, label: np.ndarray, prediction: np.ndarray
+) -> None:
     try:
-        metric.update_state(label, prediction)
+        with warnings.catch_warnings():
+            # The run counts fractional predicted classes itself and reports
+            # them with the file names, so the metric's warning would repeat it.
+            warnings.filterwarnings(
+                "ignore", message=".*fractional values", category=UserWarning
+            )
+            metric.update_state(label, prediction)
     except (TypeError, ValueError) as error:
         raise EvaluationError(
             f"cannot evaluate {pair.label} against {pair.prediction}: {error}"
         ) from None
-    dropped = metric.dropped_weight - before
-    if saved is not None and dropped:
-        metric.load_state(saved[0], dropped_weight=saved[1], ignored_weight=saved[2])
-        raise EvaluationError(_strict_message(metric, pair, label, prediction, dropped))
-    return dropped
+
+
+def _with_dropped_values(
+    findings: FileFindings,
+    metric: Metric,
+    settings: RunSettings,
+    label: np.ndarray,
+    prediction: np.ndarray,
+) -> FileFindings:
+    """Return ``findings`` with the out-of-range values of the pair."""
+    spec = metric.spec
+    labels = out_of_range_values(label, spec.num_classes, spec.ignore_class)
+    predictions = {}
+    if _predicts_class_ids(metric, settings):
+        predictions = out_of_range_values(prediction, spec.num_classes)
+    return dataclasses.replace(
+        findings, dropped_labels=labels, dropped_predictions=predictions
+    )
 
 
 def _save_state(metric: Metric) -> tuple[np.ndarray, float, float]:
     return metric.total_cm, metric.dropped_weight, metric.ignored_weight
-
-
-def _strict_message(
-    metric: Metric,
-    pair: Pair,
-    label: np.ndarray,
-    prediction: np.ndarray,
-    dropped: float,
-) -> str:
-    spec = metric.spec
-    message = (
-        f"--strict: {dropped:.0f} pixels of {pair.label} have a label or predicted "
-        f"class outside [0, {spec.num_classes}) that is not ignored"
-    )
-    bad_labels = _out_of_range(label, spec.num_classes, spec.ignore_class)
-    if bad_labels:
-        message += f"; label values {bad_labels}"
-    sparse_prediction = spec.sparse_y_pred and spec.threshold is None
-    if sparse_prediction and prediction.ndim == label.ndim:
-        bad_predictions = _out_of_range(prediction, spec.num_classes, ())
-        if bad_predictions:
-            message += f"; predicted values {bad_predictions} in {pair.prediction}"
-    return message
-
-
-def _out_of_range(array: np.ndarray, num_classes: int, ignored: tuple[int, ...]) -> str:
-    """Return up to a few distinct values outside ``[0, num_classes)`` as text."""
-    inside = (array >= 0) & (array < num_classes)
-    if ignored:
-        inside |= np.isin(array, ignored)
-    values = np.unique(array[~inside])
-    if values.size == 0:
-        return ""
-    listed = ", ".join(str(value) for value in values[:_LISTED_VALUES].tolist())
-    more = values.size - _LISTED_VALUES
-    return f"{listed} and {more} more" if more > 0 else listed

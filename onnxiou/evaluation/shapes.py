@@ -26,10 +26,37 @@ class PredictionKind(enum.Enum):
 
 
 def prediction_kind(label: np.ndarray, prediction: np.ndarray) -> PredictionKind:
-    """Return SCORES if ``prediction`` has one axis more than ``label``."""
-    if prediction.ndim == label.ndim + 1:
+    """Return SCORES if ``prediction`` has one axis more than ``label``.
+
+    A label whose last axis has length 1 counts without that axis when the
+    prediction has the same rank and a longer last axis, so ``(H, W, 1)``
+    labels go with ``(H, W, C)`` scores, as the metrics accept them.
+    """
+    if prediction.ndim == label.ndim + 1 or _has_trailing_unit_axis(label, prediction):
         return PredictionKind.SCORES
     return PredictionKind.LABELS
+
+
+def without_trailing_axis(
+    label: np.ndarray, prediction: np.ndarray, kind: PredictionKind
+) -> np.ndarray:
+    """Return ``label`` without its last axis if it has length 1 and goes with scores.
+
+    Only a label of the prediction's rank loses the axis, which is what makes
+    :func:`prediction_kind` return SCORES for the pair.
+    """
+    if kind is PredictionKind.SCORES and _has_trailing_unit_axis(label, prediction):
+        return label[..., 0]
+    return label
+
+
+def _has_trailing_unit_axis(label: np.ndarray, prediction: np.ndarray) -> bool:
+    return (
+        label.ndim >= 2
+        and label.ndim == prediction.ndim
+        and label.shape[-1] == 1
+        and prediction.shape[-1] > 1
+    )
 
 
 def check_pair_shapes(
@@ -58,18 +85,43 @@ def check_pair_shapes(
     else:
         pixel_shape = _pixel_shape(pair, prediction, axis)
     if not _same_pixels(label.shape, pixel_shape):
-        axis_note = f" (class axis {axis})" if kind is PredictionKind.SCORES else ""
+        axis_note = ""
+        if kind is PredictionKind.SCORES:
+            hint = _axis_hint(label, prediction, num_classes)
+            axis_note = f" (class axis {axis}){hint}"
         raise EvaluationError(
             f"shape mismatch for {pair.stem!r}: label {pair.label} has shape "
             f"{label.shape}, but prediction {pair.prediction} has shape "
             f"{prediction.shape}{axis_note}"
         )
     if kind is PredictionKind.SCORES and prediction.shape[axis] != num_classes:
+        hint = _axis_hint(label, prediction, num_classes)
         raise EvaluationError(
             f"{pair.prediction} has {prediction.shape[axis]} class scores on axis "
             f"{axis} (shape {prediction.shape}), but the run has {num_classes} "
-            "classes; check --axis and --num-classes"
+            f"classes{hint or '; check --axis and --num-classes'}"
         )
+
+
+def _axis_hint(label: np.ndarray, prediction: np.ndarray, num_classes: int) -> str:
+    """Return "; ... pass --axis N" for an axis that makes the shapes match, or "".
+
+    An axis with ``num_classes`` entries comes before one with another length.
+    """
+    candidates = [
+        axis
+        for axis in range(prediction.ndim)
+        if _same_pixels(label.shape, _without_axis(prediction.shape, axis))
+    ]
+    if not candidates:
+        return ""
+    candidates.sort(key=lambda axis: prediction.shape[axis] != num_classes)
+    axis = candidates[0]
+    return f"; the class axis looks like axis {axis}, so pass --axis {axis}"
+
+
+def _without_axis(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
+    return shape[:axis] + shape[axis + 1 :]
 
 
 def _describe(kind: PredictionKind) -> str:
@@ -85,9 +137,7 @@ def _pixel_shape(pair: Pair, prediction: np.ndarray, axis: int) -> tuple[int, ..
             f"shape {prediction.shape}; expected an axis in "
             f"[{-prediction.ndim}, {prediction.ndim})"
         )
-    shape = list(prediction.shape)
-    del shape[axis]
-    return tuple(shape)
+    return _without_axis(prediction.shape, axis % prediction.ndim)
 
 
 def _same_pixels(label_shape: tuple[int, ...], pixel_shape: tuple[int, ...]) -> bool:

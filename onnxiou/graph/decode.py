@@ -2,10 +2,11 @@
 
 Sparse labels become integers: int64 labels stay as they are, other
 integer types become int32, and floats become int64 (truncated toward
-zero, as Keras does; NaN becomes -1 and so is dropped later). Dense labels and logits are reduced
-by an argmax over ``axis`` whose ties pick the first index and where a NaN
-wins, as in ``numpy.argmax``. BinaryIoU scores become class 1 when
-``>= threshold``. The weight is spread over the decoded labels.
+zero, as Keras does; NaN becomes -2**62 and so is dropped later). Dense
+labels and logits are reduced by an argmax over ``axis`` whose ties pick
+the first index and where a NaN wins, as in ``numpy.argmax``. BinaryIoU
+scores become class 1 when ``>= threshold``. The weight is spread over
+the decoded labels.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def sparse_labels(op: Opset, input_kind: str) -> OnnxFunction:
 
     @script(default_opset=op)
     def float_label_to_int64(x):
-        finite = op.Where(op.IsNaN(x), op.CastLike(-1.0, x), x)
         low = op.CastLike(op.Constant(value_float=-limit), x)
+        finite = op.Where(op.IsNaN(x), low, x)
         high = op.CastLike(op.Constant(value_float=limit), x)
         return op.Cast(op.Clip(finite, low, high), to=7)
 
@@ -68,7 +69,8 @@ def argmax_labels(
     onnxruntime's ArgMax skips a NaN unless it comes first, so the first NaN
     of each row is found separately (an ArgMax over the NaN mask) and takes
     precedence wherever the row has one. Integer input (one-hot ints) is
-    cast to float32 first, the type every provider's ArgMax takes.
+    cast to float64 first, a type the CPU and CUDA ArgMax kernels take,
+    which orders integers exactly up to 2**53.
 
     With ``nan_check``, an If runs that NaN search only when the sum of the
     whole batch is NaN, which it is whenever an element is NaN (and also
@@ -104,7 +106,7 @@ def argmax_labels(
 
     @script(default_opset=op)
     def int_argmax_to_int64(x):
-        labels = op.ArgMax(op.Cast(x, to=1), axis=axis, keepdims=0)
+        labels = op.ArgMax(op.Cast(x, to=11), axis=axis, keepdims=0)
         return labels
 
     if not float_input:

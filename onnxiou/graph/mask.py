@@ -17,6 +17,7 @@ pass over the pixels on them. Both outputs have the index dtype of
 from __future__ import annotations
 
 import numpy as np
+import onnx.numpy_helper
 from onnxscript import script
 from onnxscript.values import OnnxFunction, Opset
 
@@ -40,6 +41,15 @@ def index_dtype(layout: BinLayout, true_dtype: str, pred_dtype: str) -> str:
     return "int32"
 
 
+def scalar(value: int, dtype: str) -> onnx.TensorProto:
+    """A scalar tensor of ``dtype``, for ``op.Constant(value=...)``.
+
+    onnxscript wraps a numpy constant in CastLike, which onnxruntime does
+    not fold, so each would cost a node per run.
+    """
+    return onnx.numpy_helper.from_array(np.array(value, dtype=dtype))
+
+
 def cell_coordinates(
     op: Opset, layout: BinLayout, true_dtype: str = "int64", pred_dtype: str = "int64"
 ) -> OnnxFunction:
@@ -55,27 +65,34 @@ def cell_coordinates(
     index_type = ELEMENT_TYPES[index]
     cast_true = true_dtype != index
     cast_pred = pred_dtype != index
-    true_low = np.array(layout.low, dtype=true_dtype)
-    true_high = np.array(layout.high, dtype=true_dtype)
-    pred_low = np.array(-1, dtype=pred_dtype)
-    pred_high = np.array(layout.num_classes, dtype=pred_dtype)
+    true_low = scalar(layout.low, true_dtype)
+    true_high = scalar(layout.high, true_dtype)
+    pred_low = scalar(-1, pred_dtype)
+    pred_high = scalar(layout.num_classes, pred_dtype)
     has_far = bool(layout.far_ignored)
     # Far ignored ids are compared in int64 on the unclipped labels, so an
     # id outside int32 never matches a wrapped value.
-    far_ids = np.array(layout.far_ignored or (0,), dtype=np.int64)
-    far_row_label = np.array(layout.far_row + layout.low, dtype=true_dtype)
+    far_ids = onnx.numpy_helper.from_array(
+        np.array(layout.far_ignored or (0,), dtype=np.int64)
+    )
+    far_row_label = scalar(layout.far_row + layout.low, true_dtype)
 
     @script(default_opset=op)
     def pair_cells(y_true, y_pred):
-        true_row = op.Min(op.Max(y_true, true_low), true_high)
+        true_row = op.Min(
+            op.Max(y_true, op.Constant(value=true_low)), op.Constant(value=true_high)
+        )
         if has_far:
             wide = op.Unsqueeze(op.Cast(y_true, to=7), op.Constant(value_ints=[-1]))
-            matches = op.Cast(op.Equal(wide, far_ids), to=7)
+            matches = op.Cast(op.Equal(wide, op.Constant(value=far_ids)), to=7)
             hits = op.ReduceSum(matches, op.Constant(value_ints=[-1]), keepdims=0)
-            true_row = op.Where(op.Cast(hits, to=9), far_row_label, true_row)
+            far_row = op.Constant(value=far_row_label)
+            true_row = op.Where(op.Cast(hits, to=9), far_row, true_row)
         if cast_true:
             true_row = op.Cast(true_row, to=index_type)
-        pred_col = op.Min(op.Max(y_pred, pred_low), pred_high)
+        pred_col = op.Min(
+            op.Max(y_pred, op.Constant(value=pred_low)), op.Constant(value=pred_high)
+        )
         if cast_pred:
             pred_col = op.Cast(pred_col, to=index_type)
         return true_row, pred_col

@@ -91,13 +91,17 @@ def _portable_pred_decoder(op: Opset, spec: MetricSpec, dtype: str) -> OnnxFunct
 
 
 def _cpu_stages(spec: MetricSpec, options: GraphOptions, op: Opset, layout: BinLayout):
+    dtypes = _decoded_dtypes(spec, options)
+    index_dtype = mask.index_dtype(layout, *dtypes)
     return (
         _decoder(op, spec, options.y_true_dtype, spec.sparse_y_true),
         _pred_decoder(op, spec, options.y_pred_dtype),
         decode.spread_weight(op),
-        mask.cell_coordinates(op, layout, *_decoded_dtypes(spec, options)),
-        accumulate.kernel_function(options.kernel, op, layout),
-        reduce.split_buffer(op, layout),
+        mask.cell_coordinates(op, layout, *dtypes),
+        accumulate.kernel_function(
+            options.kernel, op, layout, index_dtype, spec.state_dtype
+        ),
+        reduce.split_buffer(op, layout, spec.state_dtype),
     )
 
 

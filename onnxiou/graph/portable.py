@@ -3,9 +3,11 @@
 Each function here builds the same stage as its counterpart in
 :mod:`~onnxiou.graph.decode`, :mod:`~onnxiou.graph.mask`,
 :mod:`~onnxiou.graph.accumulate` or :mod:`~onnxiou.graph.reduce`, and gives
-the same values on every input. It uses only ops and types for which the
-CPU, CUDA and TensorRT providers have a kernel at opsets 16-21, according
-to the facts in ``onnxiou/data/ep_kernels.json``:
+the same values. The one exception is an int64 state: one call sums it in
+the profile's float type, which is exact up to 2**53 (float64) or 2**24
+(float32) per cell. The stages use only ops and types for which the CPU,
+CUDA and TensorRT providers have a kernel at opsets 16-21, according to the
+facts in ``onnxiou/data/ep_kernels.json``:
 
 * Cast to a type fixed at export time replaces CastLike, and Gather
   replaces Slice, because the recorded CUDA and TensorRT facts list
@@ -32,8 +34,6 @@ from onnxiou.graph.layout import BinLayout
 # Float labels are clipped into this range before the cast to int64, as in
 # onnxiou.graph.decode, so the cast never overflows.
 _FLOAT_LABEL_LIMIT = float(2**62)
-
-_INT64 = onnx.TensorProto.INT64
 
 
 def element_type(dtype: str) -> int:
@@ -68,9 +68,8 @@ def _float_labels(op: Opset) -> OnnxFunction:
     @script(default_opset=op)
     def float_label_to_int64(x):
         wide = op.Cast(x, to=11)
-        minus_one = op.Cast(op.Constant(value_float=-1.0), to=11)
-        finite = op.Where(op.IsNaN(wide), minus_one, wide)
         low = op.Cast(op.Constant(value_float=-limit), to=11)
+        finite = op.Where(op.IsNaN(wide), low, wide)
         high = op.Cast(op.Constant(value_float=limit), to=11)
         return op.Cast(op.Clip(finite, low, high), to=7)
 
@@ -166,26 +165,37 @@ def onehot_matmul_kernel(
     OneHot takes (int64 indices, constant int64 depth, float values), which
     CPU and CUDA register and TensorRT needs as a build-time constant. The
     buffer is returned in ``state_type``.
+
+    Two run-time failures of onnxruntime 1.16 to 1.24 on CPU, measured with
+    tools/old_runtimes.py, shape the graph. A Transpose before the MatMul
+    becomes com.microsoft's FusedMatMul, which has no float64 kernel there,
+    so the true labels' one-hot matrix is built as ``[rows, N]``
+    (``axis=0``). OneHot along the last axis of empty indices kills the
+    process with SIGFPE, so one pair of weight 0 in cell ``(0, 0)`` is
+    appended, which adds 0 to that cell.
     """
     num_rows = layout.rows
     num_cols = layout.cols
 
     @script(default_opset=op)
     def onehot_matmul_cells(rows, cols, weight):
+        padding = op.Constant(value_ints=[0])
+        padded_rows = op.Concat(rows, padding, axis=0)
+        padded_cols = op.Concat(cols, padding, axis=0)
+        zero_weight = op.Cast(op.Constant(value_floats=[0.0]), to=compute_type)
+        addends = op.Concat(op.Cast(weight, to=compute_type), zero_weight, axis=0)
         off_on = op.Constant(value_floats=[0.0, 1.0])
         true_onehot = op.Cast(
-            op.OneHot(rows, op.Constant(value_int=num_rows), off_on, axis=-1),
+            op.OneHot(padded_rows, op.Constant(value_int=num_rows), off_on, axis=0),
             to=compute_type,
         )
         pred_onehot = op.Cast(
-            op.OneHot(cols, op.Constant(value_int=num_cols), off_on, axis=-1),
+            op.OneHot(padded_cols, op.Constant(value_int=num_cols), off_on, axis=-1),
             to=compute_type,
         )
-        column = op.Unsqueeze(
-            op.Cast(weight, to=compute_type), op.Constant(value_ints=[-1])
-        )
+        column = op.Unsqueeze(addends, op.Constant(value_ints=[-1]))
         weighted = op.Mul(pred_onehot, column)
-        buffer = op.MatMul(op.Transpose(true_onehot, perm=[1, 0]), weighted)
+        buffer = op.MatMul(true_onehot, weighted)
         return op.Cast(buffer, to=state_type)
 
     return onehot_matmul_cells
@@ -194,7 +204,10 @@ def onehot_matmul_kernel(
 def kernel_function(
     name: str, op: Opset, layout: BinLayout, compute_dtype: str, state_dtype: str
 ) -> OnnxFunction:
-    """Return the accumulate function of kernel ``name``, summing in ``compute_dtype``."""
+    """Return the accumulate function of kernel ``name``, summing in ``compute_dtype``.
+
+    Raises ValueError for an unknown kernel name.
+    """
     compute_type = element_type(compute_dtype)
     state_type = element_type(state_dtype)
     if name == "scatter":
@@ -208,9 +221,10 @@ def kernel_function(
 
 
 def split_buffer(op: Opset, layout: BinLayout, state_dtype: str) -> OnnxFunction:
-    """Build ``(matrix, ignored, dropped) = split(buffer)`` for a buffer of ``state_dtype``.
+    """Build ``(matrix, ignored, dropped) = split(buffer)`` of a ``state_dtype`` buffer.
 
-    Reads the cells that :func:`onnxiou.graph.reduce.split_buffer` reads.
+    The function reads the cells that :func:`onnxiou.graph.reduce.split_buffer`
+    reads.
     """
     state_type = element_type(state_dtype)
     first = layout.first_class_row

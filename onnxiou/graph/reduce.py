@@ -10,20 +10,30 @@ perfect score is exactly 1.0, and returns float32.
 
 from __future__ import annotations
 
+import numpy as np
+import onnx.numpy_helper
 from onnxscript import script
 from onnxscript.values import OnnxFunction, Opset
 
 from onnxiou.graph.layout import BinLayout
 
 
-def split_buffer(op: Opset, layout: BinLayout) -> OnnxFunction:
-    """Build ``(matrix, ignored, dropped) = split(buffer)``."""
+def split_buffer(op: Opset, layout: BinLayout, state_dtype: str) -> OnnxFunction:
+    """Build ``(matrix, ignored, dropped) = split(buffer)``.
+
+    The constants are typed with ``state_dtype``, the buffer's dtype, so
+    onnxruntime folds them. The rows of ignored classes are zeroed only
+    when some class in ``[0, num_classes)`` is ignored.
+    """
     first = layout.first_class_row
     classes = layout.num_classes
     ignored_rows = layout.ignored_rows() or [0]
     has_ignored = bool(layout.ignored_rows())
     outside_rows = layout.outside_rows()
-    kept = layout.kept_class_rows()
+    kept = np.array(layout.kept_class_rows(), dtype=state_dtype).reshape(-1, 1)
+    drops_class_rows = not kept.all()
+    keep_column = onnx.numpy_helper.from_array(kept)
+    zero = onnx.numpy_helper.from_array(np.array(0, dtype=state_dtype))
     edge_cols = [0, classes + 1]
 
     @script(default_opset=op)
@@ -34,32 +44,27 @@ def split_buffer(op: Opset, layout: BinLayout) -> OnnxFunction:
             op.Constant(value_ints=[first + classes]),
             op.Constant(value_ints=[0]),
         )
-        keep = op.CastLike(
-            op.Constant(value_floats=kept), buffer
+        matrix = op.Slice(
+            class_block,
+            op.Constant(value_ints=[1]),
+            op.Constant(value_ints=[classes + 1]),
+            op.Constant(value_ints=[1]),
         )
-        keep_column = op.Unsqueeze(keep, op.Constant(value_ints=[1]))
-        matrix = op.Mul(
-            op.Slice(
-                class_block,
-                op.Constant(value_ints=[1]),
-                op.Constant(value_ints=[classes + 1]),
-                op.Constant(value_ints=[1]),
-            ),
-            keep_column,
-        )
-        off_columns = op.Mul(
-            op.Gather(class_block, op.Constant(value_ints=edge_cols), axis=1),
-            keep_column,
-        )
+        off_columns = op.Gather(class_block, op.Constant(value_ints=edge_cols), axis=1)
+        if drops_class_rows:
+            matrix = op.Mul(matrix, op.Constant(value=keep_column))
+            off_columns = op.Mul(off_columns, op.Constant(value=keep_column))
         off_rows = op.Gather(buffer, op.Constant(value_ints=outside_rows), axis=0)
-        dropped = op.Add(op.ReduceSum(off_columns, keepdims=0), op.ReduceSum(off_rows, keepdims=0))
+        dropped = op.Add(
+            op.ReduceSum(off_columns, keepdims=0), op.ReduceSum(off_rows, keepdims=0)
+        )
         if has_ignored:
             ignored_block = op.Gather(
                 buffer, op.Constant(value_ints=ignored_rows), axis=0
             )
             ignored = op.ReduceSum(ignored_block, keepdims=0)
         else:
-            ignored = op.CastLike(op.Constant(value_float=0.0), buffer)
+            ignored = op.Constant(value=zero)
         return matrix, ignored, dropped
 
     return split_cells
