@@ -25,6 +25,10 @@ _KERAS_ACCUMULATOR_DTYPES = ("int8", "int16", "int32", "int64", "uint8")
 _FLOAT32_EXACT = 2**24
 
 
+class FractionalValueWarning(UserWarning):
+    """Sparse labels with fractional values, which are truncated to class ids."""
+
+
 def _dtype_name(name: str, value: Any) -> str | None:
     """The name of a dtype given as a str, numpy dtype or numpy type."""
     if value is None or isinstance(value, str):
@@ -337,10 +341,12 @@ class _IoUBase:
             ignored += piece_ignored
         return dropped, ignored
 
-    def _warn_once(self, key: str, message: str) -> None:
+    def _warn_once(
+        self, key: str, message: str, category: type[Warning] = UserWarning
+    ) -> None:
         if key not in self._warned:
             self._warned.add(key)
-            warnings.warn(f"{self.name}: {message}", UserWarning, stacklevel=4)
+            warnings.warn(f"{self.name}: {message}", category, stacklevel=4)
 
     def _warn_fractional(self, batch: _inputs.Batch) -> None:
         spec = self._spec
@@ -349,6 +355,7 @@ class _IoUBase:
                 "y_true",
                 "y_true contains fractional values; they are truncated toward "
                 "zero to class ids, as Keras does.",
+                FractionalValueWarning,
             )
         sparse_pred = spec.sparse_y_pred and spec.threshold is None
         if sparse_pred and _inputs.has_fractional_values(batch.y_pred):
@@ -357,6 +364,7 @@ class _IoUBase:
                 "y_pred contains fractional values but sparse_y_pred=True "
                 "truncates them to class ids; pass sparse_y_pred=False if y_pred "
                 "contains probabilities or logits.",
+                FractionalValueWarning,
             )
 
     def _warn_inexact(self) -> None:

@@ -185,12 +185,13 @@ def test_checkpoint_replaced_atomically(tmp_path):
 @pytest.mark.parametrize(
     "content,message",
     [
-        ("{not json", "cannot read checkpoint"),
+        ("{not json", "is invalid: not valid JSON"),
         ('{"format": "other"}', "is not an onnxiou evaluate checkpoint"),
         ('{"format": "onnxiou-evaluate-checkpoint", "version": 99}', "version 99"),
+        ('{"format": "onnxiou-evaluate-checkpoint", "version": true}', "version True"),
         (
             '{"format": "onnxiou-evaluate-checkpoint", "version": 1}',
-            "invalid checkpoint",
+            "is invalid: missing key 'config'",
         ),
     ],
 )
@@ -518,8 +519,199 @@ def test_resume_rejects_invalid_counts(tmp_path, capsys, keys, value, words):
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1
-    assert f"invalid checkpoint {checkpoint}: {words}" in err
+    assert f"checkpoint {checkpoint} is invalid: {words}" in err
     assert "every count must be a non-negative whole number" in err
+
+
+def resume(capsys, labels: Path, predictions: Path, checkpoint: Path):
+    return run_cli(
+        capsys,
+        labels,
+        predictions,
+        "--num-classes",
+        NUM_CLASSES,
+        "--checkpoint",
+        checkpoint,
+        "--resume",
+    )
+
+
+def delete_key(key: str):
+    def delete(document: dict) -> None:
+        del document[key]
+
+    return delete
+
+
+def set_key(keys: tuple, value):
+    return lambda document: set_item(document, keys, value)
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        pytest.param(
+            set_key(("dropped_by_file",), []),
+            "dropped_by_file must be an object that maps stems to pixel counts, "
+            "but got a list",
+            id="dropped_by_file-list",
+        ),
+        pytest.param(
+            set_key(("dropped_by_file",), None),
+            "dropped_by_file must be an object that maps stems to pixel counts, "
+            "but got null",
+            id="dropped_by_file-null",
+        ),
+        pytest.param(
+            set_key(("dropped_labels",), "255"),
+            "dropped_labels must be an object that maps values as text to pixel "
+            "counts, but got a string",
+            id="dropped_labels-string",
+        ),
+        pytest.param(
+            set_key(("dropped_pixels",), 10**400),
+            "dropped_pixels is 10000000000000000000...00000000000000000000 "
+            "(401 characters), above 2**53",
+            id="dropped_pixels-overflow",
+        ),
+        pytest.param(
+            set_key(("ignored_pixels",), 2**53 + 1),
+            f"ignored_pixels is {2**53 + 1}, above 2**53",
+            id="ignored_pixels-inexact",
+        ),
+        pytest.param(
+            set_key(("ignored_pixels",), "0"),
+            "ignored_pixels must be a number, but got a string '0'",
+            id="ignored_pixels-string",
+        ),
+        pytest.param(
+            set_key(("dropped_pixels",), True),
+            "dropped_pixels must be a number, but got a boolean True",
+            id="dropped_pixels-boolean",
+        ),
+        pytest.param(
+            set_key(("fractional_labels",), {"image_001": 10**30}),
+            f"fractional_labels['image_001'] is {10**30}, above 2**53",
+            id="fractional_labels-overflow",
+        ),
+        pytest.param(
+            set_key(("fractional_labels",), {"elsewhere": 1}),
+            "fractional_labels lists the stem 'elsewhere', which is not in finished",
+            id="fractional_labels-unknown-stem",
+        ),
+        pytest.param(
+            set_key(("total_cm", 0, 0), True),
+            "total_cm[0, 0] must be a number, but got a boolean True",
+            id="total_cm-boolean",
+        ),
+        pytest.param(
+            set_key(("total_cm", 2, 1), 2**64),
+            f"total_cm[2, 1] is {2**64}, too large for a 64-bit count",
+            id="total_cm-overflow",
+        ),
+        pytest.param(
+            set_key(("total_cm", 1), [0, 0]),
+            f"total_cm must be {NUM_CLASSES} rows of {NUM_CLASSES} numbers, but "
+            "row 1 is a list of 2 items",
+            id="total_cm-ragged",
+        ),
+        pytest.param(
+            set_key(("total_cm",), {}),
+            "total_cm must be a non-empty list of rows, but got an object",
+            id="total_cm-object",
+        ),
+        pytest.param(
+            set_key(("total_cm",), [[0, 0], [0, 0]]),
+            f"shape ({NUM_CLASSES}, {NUM_CLASSES})",
+            id="total_cm-other-size",
+        ),
+        pytest.param(
+            set_key(("state_dtype",), "int8"),
+            "state_dtype must be one of float64, int64, float32, but got a "
+            "string 'int8'",
+            id="state_dtype-unknown",
+        ),
+        pytest.param(
+            set_key(("finished",), "image_000"),
+            "finished must be a list of stems, but got a string",
+            id="finished-string",
+        ),
+        pytest.param(
+            set_key(("finished", 1), 7),
+            "finished[1] must be a string, but got a number 7",
+            id="finished-number",
+        ),
+        pytest.param(
+            set_key(("finished", 1), "image_000"),
+            "finished lists the stem 'image_000' twice",
+            id="finished-repeat",
+        ),
+        pytest.param(
+            set_key(("config",), [["num_classes", NUM_CLASSES]]),
+            "config must be an object, but got a list",
+            id="config-list",
+        ),
+        pytest.param(
+            set_key(("config", "axis"), {"value": -1}),
+            "config['axis'] must be null, a boolean, a number, a string or a list "
+            "of those, but got an object",
+            id="config-nested",
+        ),
+        pytest.param(
+            delete_key("dropped_by_file"),
+            "missing key 'dropped_by_file'",
+            id="missing-key",
+        ),
+        pytest.param(
+            set_key(("comment",), "edited"),
+            "unexpected key 'comment'",
+            id="unexpected-key",
+        ),
+    ],
+)
+def test_resume_rejects_tampered_checkpoint(tmp_path, capsys, change, words):
+    labels, predictions, checkpoint = finished_checkpoint(capsys, tmp_path)
+    document = read_json(checkpoint)
+    document["fractional_labels"] = {"image_001": 2}
+    change(document)
+    checkpoint.write_text(json.dumps(document))
+
+    code, out, err = resume(capsys, labels, predictions, checkpoint)
+
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"onnxiou: error: checkpoint {checkpoint} is invalid: ")
+    assert words in err
+
+
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        pytest.param(
+            "[" * 100_000 + "]" * 100_000, "its JSON is nested too deeply", id="deep"
+        ),
+        pytest.param(
+            '{"format": ' + "1" * 5000 + "}", "not valid JSON", id="long-integer"
+        ),
+        pytest.param('{"format": "onnxiou', "not valid JSON", id="truncated"),
+        pytest.param(b"\xff\xfe{}", "not UTF-8 text", id="not-utf-8"),
+    ],
+)
+def test_resume_rejects_unparsable_checkpoint(tmp_path, capsys, content, words):
+    labels, predictions, _ = write_folders(tmp_path, 2)
+    checkpoint = tmp_path / "run.json"
+    if isinstance(content, bytes):
+        checkpoint.write_bytes(content)
+    else:
+        checkpoint.write_text(content)
+
+    code, out, err = resume(capsys, labels, predictions, checkpoint)
+
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert f"checkpoint {checkpoint} is invalid: {words}" in err
 
 
 def test_int64_checkpoint_fractional_cell_rejected(tmp_path, capsys):
@@ -674,6 +866,112 @@ def test_signal_saves_and_resume_matches(tmp_path, capsys, signum, exit_code):
     saved = read_json(checkpoint)
     assert sorted(saved["finished"]) == sorted(arrays)
     assert len(set(saved["finished"])) == len(arrays)
+
+
+def run_interrupting_fsync(
+    labels: Path, predictions: Path, checkpoint: Path, signals: int, *options: str
+) -> subprocess.CompletedProcess:
+    """Run the command in a subprocess that sends itself SIGINT during a save.
+
+    The second ``os.fsync`` of a checkpoint file, which comes before the
+    ``os.replace`` of the last save, first sends ``signals`` SIGINTs to the
+    process. Files are counted with --checkpoint-every 2, so with 3 files
+    the first save contains 2 files and the last one all 3.
+    """
+    argv = ["evaluate", str(labels), str(predictions)]
+    argv += ["--num-classes", str(NUM_CLASSES), "--checkpoint", str(checkpoint)]
+    argv += ["--checkpoint-every", "2", *options]
+    code = f"""
+import os, signal, stat, sys
+real_fsync = os.fsync
+file_syncs = []
+def fsync(descriptor):
+    if stat.S_ISREG(os.fstat(descriptor).st_mode):
+        file_syncs.append(descriptor)
+        if len(file_syncs) == 2:
+            for _ in range({signals}):
+                os.kill(os.getpid(), signal.SIGINT)
+    real_fsync(descriptor)
+os.fsync = fsync
+from onnxiou.cli import main
+sys.exit(main({argv!r}))
+"""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
+def test_sigint_during_last_save_keeps_checkpoint(tmp_path):
+    labels, predictions, arrays = write_folders(tmp_path, 3)
+    checkpoint = tmp_path / "run.json"
+
+    result = run_interrupting_fsync(labels, predictions, checkpoint, 1)
+
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "stopped by SIGINT after 3 of 3 files" in result.stderr
+    assert f"checkpoint saved to {checkpoint}" in result.stderr
+    saved = read_json(checkpoint)
+    assert saved["finished"] == sorted(arrays)
+    expected = oracle_matrix(list(arrays.values()), NUM_CLASSES)
+    np.testing.assert_array_equal(np.array(saved["total_cm"]), expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "labels",
+        "predictions",
+        "run.json",
+    ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
+def test_second_sigint_during_save_keeps_previous(tmp_path):
+    # The second signal exits at once, in the middle of the last save, so the
+    # checkpoint is the one saved after 2 files.
+    labels, predictions, arrays = write_folders(tmp_path, 3)
+    checkpoint = tmp_path / "run.json"
+
+    result = run_interrupting_fsync(labels, predictions, checkpoint, 2)
+
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    saved = read_json(checkpoint)
+    assert saved["finished"] == ["image_000", "image_001"]
+    first = [arrays["image_000"], arrays["image_001"]]
+    np.testing.assert_array_equal(
+        np.array(saved["total_cm"]), oracle_matrix(first, NUM_CLASSES)
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "labels",
+        "predictions",
+        "run.json",
+    ]
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit, OSError])
+def test_interrupted_save_keeps_previous_file(tmp_path, monkeypatch, error):
+    path = tmp_path / "run.json"
+    path.write_text("previous")
+    checkpoint = Checkpoint({}, np.zeros((1, 1), np.int64), 0.0, 0.0, RunProgress())
+
+    def failing_fsync(descriptor: int) -> None:
+        raise error()
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    expected = EvaluationError if error is OSError else error
+    with pytest.raises(expected):
+        save_checkpoint(path, checkpoint)
+
+    assert path.read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
 
 
 def test_resume_of_finished_run_counts_nothing_twice(tmp_path, capsys):

@@ -110,6 +110,22 @@ def run_json(capsys, tmp_path: Path, *argv: str | Path) -> dict:
     return json.loads(report_path.read_text())
 
 
+def run_cli_process(*argv: str | Path) -> subprocess.CompletedProcess:
+    """Run ``python -m onnxiou evaluate`` in a subprocess and capture its output.
+
+    Unlike :func:`run_cli`, this shows what a user sees on stderr, including
+    what libraries log, which pytest would otherwise capture.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SAMPLE.parent.parent), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    command = [sys.executable, "-m", "onnxiou", "evaluate", *map(str, argv)]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def error_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -791,6 +807,31 @@ def test_fractional_labels_strict(tmp_path, capsys):
     assert "such as 1.5" in line
 
 
+def test_fractional_value_warning_filtered_by_category(tmp_path, capsys, monkeypatch):
+    # The metric's FractionalValueWarning is dropped whatever its text, and
+    # other UserWarnings pass even when they mention fractional values.
+    labels, predictions, _ = fractional_folders(tmp_path)
+    update_state = onnxiou.MeanIoU.update_state
+
+    def update_state_with_warnings(self, *args, **kwargs):
+        warnings.warn(
+            "y_true has non-integer class ids", onnxiou.FractionalValueWarning
+        )
+        warnings.warn("another warning about fractional values", UserWarning)
+        return update_state(self, *args, **kwargs)
+
+    monkeypatch.setattr(onnxiou.MeanIoU, "update_state", update_state_with_warnings)
+    with warnings.catch_warnings(record=True) as python_warnings:
+        warnings.simplefilter("always")
+        code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "3")
+
+    assert code == 0, err
+    categories = [warning.category for warning in python_warnings]
+    assert onnxiou.FractionalValueWarning not in categories
+    assert categories == [UserWarning, UserWarning]
+    assert all("another warning" in str(w.message) for w in python_warnings)
+
+
 def test_fractional_predictions_warn(tmp_path, capsys):
     labels, predictions = make_folders(tmp_path)
     np.save(labels / "p.npy", np.array([[0, 1], [2, 1]], dtype=np.uint8))
@@ -902,10 +943,95 @@ def test_corrupt_npy_and_tiff_named(tmp_path, capsys, name, content):
     assert str(predictions / name) in error_line(err)
 
 
+# A little-endian TIFF header whose first IFD, at offset 8, has no entries:
+# tifffile logs that the page is invalid and returns an empty array.
+EMPTY_TIFF = b"II*\x00\x08\x00\x00\x00" + bytes(64)
+
+
+def test_tiff_without_pixels_named(tmp_path):
+    labels, predictions = make_folders(tmp_path)
+    (labels / "a.tif").write_bytes(EMPTY_TIFF)
+    (predictions / "a.tif").write_bytes(EMPTY_TIFF)
+
+    result = run_cli_process(labels, predictions, "--num-classes", "2")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    line = error_line(result.stderr)
+    assert f"cannot read {labels / 'a.tif'}" in line
+    assert "no image data" in line
+    assert "tifffile" in line
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 4), (3, 0)])
+def test_npy_without_pixels_named(tmp_path, capsys, shape):
+    labels, predictions = make_folders(tmp_path)
+    np.save(labels / "a.npy", np.zeros(shape, dtype=np.uint8))
+    np.save(predictions / "a.npy", np.zeros(shape, dtype=np.uint8))
+
+    code, out, err = run_cli(capsys, labels, predictions, "--num-classes", "2")
+
+    assert code == 2
+    assert out == ""
+    line = error_line(err)
+    assert f"{labels / 'a.npy'} contains no pixels (shape {shape})" in line
+
+
+def test_empty_prediction_named(tmp_path, capsys):
+    labels, predictions = make_folders(tmp_path)
+    write_png(labels / "a.png", np.zeros((2, 2), dtype=np.uint8))
+    np.save(predictions / "a.npy", np.zeros((0, 2, 2), dtype=np.float32))
+
+    code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "2")
+
+    assert code == 2
+    assert f"{predictions / 'a.npy'} contains no pixels" in error_line(err)
+
+
+def test_tiff_with_corrupt_compressed_data(tmp_path, capsys):
+    # The header and IFD are intact, but the zlib stream of every strip is
+    # overwritten, so decompressing it fails inside tifffile.
+    labels, predictions = make_folders(tmp_path)
+    label = np.zeros((32, 32), dtype=np.uint8)
+    write_png(labels / "a.png", label)
+    path = predictions / "a.tif"
+    tifffile.imwrite(path, label, photometric="minisblack", compression="zlib")
+    with tifffile.TiffFile(path) as tiff:
+        page = tiff.pages[0]
+        strips = list(zip(page.dataoffsets, page.databytecounts))
+    data = bytearray(path.read_bytes())
+    for offset, size in strips:
+        data[offset : offset + size] = b"\x55" * size
+    path.write_bytes(bytes(data))
+
+    code, _, err = run_cli(capsys, labels, predictions, "--num-classes", "2")
+
+    assert code == 2
+    line = error_line(err)
+    assert f"cannot read {path}: corrupt TIFF data" in line
+
+
+def npy_with_header(header: bytes) -> bytes:
+    """Return a version 1.0 .npy file whose header dictionary text is ``header``."""
+    padded = header + b" " * (-(len(header) + 11) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(padded).to_bytes(2, "little") + padded
+
+
 @pytest.mark.parametrize(
     "content",
     [
         pytest.param(b"not an array at all", id="text"),
+        pytest.param(
+            npy_with_header(b"{'descr': '|u1', 'fortran_order': False, 'shape': (("),
+            id="unclosed-header",
+        ),
+        pytest.param(
+            npy_with_header(
+                b"{'descr': '|u1', 'fortran_order': False, "
+                b"'shape': (99999999999999999999999, 4), }"
+            ),
+            id="shape-overflow",
+        ),
         pytest.param(pickle.dumps([1, 2, 3]), id="pickle"),
         pytest.param("npz", id="npz"),
         pytest.param("object", id="object-array"),
@@ -1117,6 +1243,40 @@ def test_only_labels_given(capsys):
 
     assert code == 2
     assert "expected both LABELS and PREDICTIONS" in error_line(err)
+
+
+def test_version_skips_evaluate_imports():
+    # --version must not load the evaluate command or its image readers; it
+    # loads only what importing the onnxiou package loads.
+    absent = ["onnxiou.cli.evaluate", "onnxiou.evaluation", "PIL", "tifffile", "tqdm"]
+    code = (
+        "import sys\n"
+        "from onnxiou.cli import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit as exit:\n"
+        "    print('exit', exit.code)\n"
+        f"print([name for name in {absent!r} if name in sys.modules])\n"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SAMPLE.parent.parent), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"onnxiou {onnxiou.__version__}",
+        "exit 0",
+        "[]",
+    ]
 
 
 # --- bundled sample ---------------------------------------------------------

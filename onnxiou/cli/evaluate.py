@@ -214,20 +214,23 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         binary_foreground=foreground,
     )
-    with StopSignals() as stop, progress_bar(len(pairs), len(progress.finished)) as bar:
-        signum = evaluate_pairs(
-            metric,
-            pairs,
-            progress,
-            settings,
-            saver=saver,
-            stop=stop,
-            on_file_done=lambda pair: bar.update(),
-        )
-    if signum is not None:
-        return _stop(signum, metric, progress, saver, len(pairs))
-    if saver is not None:
-        saver.save(metric, progress)
+    with StopSignals() as stop:
+        with progress_bar(len(pairs), len(progress.finished)) as bar:
+            evaluate_pairs(
+                metric,
+                pairs,
+                progress,
+                settings,
+                saver=saver,
+                stop=stop,
+                on_file_done=lambda pair: bar.update(),
+            )
+        # The handlers stay installed for the last save, so that a first
+        # signal during it is recorded instead of interrupting the write.
+        if saver is not None:
+            saver.save(metric, progress)
+    if stop.signum is not None:
+        return _report_stop(stop.signum, progress, saver, len(pairs))
 
     report = build_report(metric, pairs, progress, class_names)
     if args.json is not None:
@@ -312,7 +315,7 @@ def _start_progress(
             f"checkpoint {args.checkpoint} counts {len(unknown)} file(s) that are "
             f"not among the inputs, such as {unknown[0]!r}; it belongs to another run"
         )
-    restore(metric, checkpoint, run_options)
+    restore(metric, checkpoint, run_options, path=args.checkpoint)
     print(
         f"{PROG}: resuming from {args.checkpoint}: {len(checkpoint.progress.finished)} "
         f"of {len(pairs)} files already counted",
@@ -321,20 +324,21 @@ def _start_progress(
     return checkpoint.progress
 
 
-def _stop(
+def _report_stop(
     signum: int,
-    metric: Metric,
     progress: RunProgress,
     saver: CheckpointSaver | None,
     total: int,
 ) -> int:
-    """Save the checkpoint after a stop signal; return 128 + the signal number."""
+    """Print that a stop signal ended the run; return 128 + the signal number.
+
+    The checkpoint, if any, has already been saved.
+    """
     name = signal.Signals(signum).name
     done = f"after {len(progress.finished)} of {total} files"
     if saver is None:
         tail = "nothing saved (pass --checkpoint FILE to keep progress)"
     else:
-        saver.save(metric, progress)
         tail = f"checkpoint saved to {saver.path}; rerun with --resume to continue"
     print(f"{PROG}: stopped by {name} {done}; {tail}", file=sys.stderr)
     return 128 + signum

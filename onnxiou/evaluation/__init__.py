@@ -9,7 +9,8 @@ Each part of ``onnxiou evaluate`` has its own module:
 - :mod:`.runner` counts the files, and :mod:`.progress` records which are done.
 - :mod:`.findings` finds dropped and fractional values, and :mod:`.messages`
   words the warnings and ``--strict`` errors about them.
-- :mod:`.checkpoint` saves and restores a run.
+- :mod:`.checkpoint` saves and restores a run, and :mod:`.checkpoint_schema`
+  checks the keys and types of a checkpoint read from disk.
 - :mod:`.interrupts` turns SIGINT and SIGTERM into a stop request.
 - :mod:`.progress_bar` draws the progress bar on a terminal.
 - :mod:`.sample` locates the bundled sample.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from onnxiou.evaluation.checkpoint_schema import (
+    InvalidCheckpoint,
+    InvalidCount,
+    check_document,
+)
 from onnxiou.evaluation.errors import EvaluationError
 from onnxiou.evaluation.options import Metric
 from onnxiou.evaluation.progress import RunProgress
@@ -29,6 +33,16 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "onnxiou-evaluate-checkpoint"
 VERSION = 1
+
+# Progress fields that map a stem or a value to a pixel count, in the order
+# save_checkpoint writes them.
+_PROGRESS_COUNTS = (
+    "dropped_by_file",
+    "dropped_labels",
+    "dropped_predictions",
+    "fractional_labels",
+    "fractional_predictions",
+)
 
 
 @dataclasses.dataclass
@@ -65,18 +79,23 @@ def capture(
 
 
 def restore(
-    metric: Metric, checkpoint: Checkpoint, run_options: dict[str, Any] | None = None
+    metric: Metric,
+    checkpoint: Checkpoint,
+    run_options: dict[str, Any] | None = None,
+    path: Path | None = None,
 ) -> None:
     """Load the matrix and counters of ``checkpoint`` into ``metric``.
 
     Raises EvaluationError if the checkpoint was written for another
     configuration or run options, or contains a matrix the metric cannot take.
+    The messages name the checkpoint file ``path`` when it is given.
     """
+    name = "the checkpoint" if path is None else f"checkpoint {path}"
     current = run_config(metric, run_options or {})
     differences = config_differences(checkpoint.config, current)
     if differences:
         raise EvaluationError(
-            "the checkpoint was written with other options ("
+            f"{name} was written with other options ("
             + "; ".join(differences)
             + "); rerun with the checkpoint's options or start a new checkpoint"
         )
@@ -87,7 +106,7 @@ def restore(
             ignored_weight=checkpoint.ignored_pixels,
         )
     except (TypeError, ValueError) as error:
-        raise EvaluationError(f"invalid checkpoint state: {error}") from None
+        raise EvaluationError(f"{name} is invalid: {error}") from None
 
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -125,8 +144,10 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
 def write_json_atomically(path: Path, document: Any) -> None:
     """Write ``document`` as JSON to a temporary file, then replace ``path``.
 
-    The file gets the permissions of ``tempfile.mkstemp``: read and write for
-    the owner only. Raises EvaluationError naming the file when it cannot be
+    An exception during the write, KeyboardInterrupt and SystemExit
+    included, removes the temporary file and leaves ``path`` as it was. The
+    file gets the permissions of ``tempfile.mkstemp``: read and write for the
+    owner only. Raises EvaluationError naming the file when it cannot be
     written.
     """
     try:
@@ -142,6 +163,7 @@ def write_json_atomically(path: Path, document: Any) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+        _sync_folder(path.parent)
     except OSError as error:
         raise EvaluationError(f"cannot write {path}: {error}") from None
     finally:
@@ -149,111 +171,101 @@ def write_json_atomically(path: Path, document: Any) -> None:
             os.unlink(temporary)
 
 
+def _sync_folder(folder: Path) -> None:
+    """Flush the entry that ``os.replace`` changed in ``folder`` to disk.
+
+    Until then, a power failure can undo the replacement. Only POSIX systems
+    open folders for fsync, and some file systems reject it, which costs
+    only that guarantee.
+    """
+    if os.name != "posix":
+        return
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError as error:
+        logger.debug("cannot open folder %s to sync it: %s", folder, error)
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError as error:
+        logger.debug("cannot sync folder %s: %s", folder, error)
+    finally:
+        os.close(descriptor)
+
+
 def load_checkpoint(path: Path) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
-    Raises EvaluationError naming the file if it is missing, not valid JSON,
-    not a checkpoint of this version, or has a count that is not a
-    non-negative whole number.
+    Raises EvaluationError naming the file if it is missing or unreadable,
+    not a checkpoint of this version, or lacks a key or has a value of the
+    wrong type or range (see :mod:`.checkpoint_schema`).
     """
+    document = _read_document(path)
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise EvaluationError(f"{path} is not an onnxiou evaluate checkpoint")
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:
+        raise EvaluationError(
+            f"checkpoint {path} has version {version!r}; this onnxiou reads "
+            f"version {VERSION}"
+        )
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        matrix = check_document(document)
+    except InvalidCount as error:
+        raise EvaluationError(
+            f"checkpoint {path} is invalid: {error}; the command line gives every "
+            "pixel the weight 1, so every count must be a non-negative whole number"
+        ) from None
+    except InvalidCheckpoint as error:
+        raise EvaluationError(f"checkpoint {path} is invalid: {error}") from None
+    return _checkpoint_from_document(document, matrix)
+
+
+def _read_document(path: Path) -> Any:
+    """Return the JSON value in ``path``, raising EvaluationError naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise EvaluationError(
             f"checkpoint {path} not found; run without --resume to start a new run"
         ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+    except OSError as error:
         raise EvaluationError(f"cannot read checkpoint {path}: {error}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise EvaluationError(f"{path} is not an onnxiou evaluate checkpoint")
-    if document.get("version") != VERSION:
+    except UnicodeDecodeError as error:
         raise EvaluationError(
-            f"checkpoint {path} has version {document.get('version')!r}; this "
-            f"onnxiou reads version {VERSION}"
-        )
-    try:
-        return _checkpoint_from_document(document)
-    except _CountError as error:
-        raise EvaluationError(
-            f"invalid checkpoint {path}: {error}; the command line gives every "
-            "pixel the weight 1, so every count must be a non-negative whole number"
+            f"checkpoint {path} is invalid: not UTF-8 text ({error})"
         ) from None
-    except (KeyError, TypeError, ValueError) as error:
-        raise EvaluationError(f"invalid checkpoint {path}: {error!r}") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise EvaluationError(
+            f"checkpoint {path} is invalid: its JSON is nested too deeply to "
+            "parse, and a checkpoint nests at most three levels"
+        ) from None
+    except (ValueError, OverflowError) as error:
+        # ValueError includes json.JSONDecodeError and the limit on the digits
+        # of an integer (4300 by default since Python 3.11).
+        raise EvaluationError(
+            f"checkpoint {path} is invalid: not valid JSON ({error})"
+        ) from None
 
 
-# Progress fields that map a stem or a value to a pixel count. Checkpoints
-# may lack all but the first, which the first release of the format wrote.
-_PROGRESS_COUNTS = (
-    "dropped_by_file",
-    "dropped_labels",
-    "dropped_predictions",
-    "fractional_labels",
-    "fractional_predictions",
-)
-
-
-class _CountError(ValueError):
-    """A count in a checkpoint that is not a non-negative whole number."""
-
-
-def _checkpoint_from_document(document: dict[str, Any]) -> Checkpoint:
-    counts: dict[str, dict[str, Any]] = {
-        key: _count_map(key, document.get(key, {}), int) for key in _PROGRESS_COUNTS[1:]
-    }
-    counts["dropped_by_file"] = _count_map(
-        "dropped_by_file", document["dropped_by_file"], float
-    )
-    finished = [str(stem) for stem in document["finished"]]
+def _checkpoint_from_document(
+    document: dict[str, Any], matrix: np.ndarray
+) -> Checkpoint:
+    """Build the checkpoint of a document that :func:`check_document` accepted."""
+    counts: dict[str, dict[str, Any]] = {}
+    for key in _PROGRESS_COUNTS:
+        kind = float if key == "dropped_by_file" else int
+        saved = document.get(key, {})
+        counts[key] = {name: kind(count) for name, count in saved.items()}
     return Checkpoint(
         config=dict(document["config"]),
-        total_cm=_matrix(document["total_cm"], document["state_dtype"]),
-        dropped_pixels=_count("dropped_pixels", document["dropped_pixels"]),
-        ignored_pixels=_count("ignored_pixels", document["ignored_pixels"]),
-        progress=RunProgress(finished, **counts),
+        total_cm=matrix,
+        dropped_pixels=float(document["dropped_pixels"]),
+        ignored_pixels=float(document["ignored_pixels"]),
+        progress=RunProgress(list(document["finished"]), **counts),
     )
-
-
-def _matrix(rows: Any, state_dtype: str) -> np.ndarray:
-    """Return ``rows`` as the matrix in ``state_dtype``, checking every cell.
-
-    The cells are checked before the conversion, which would truncate a
-    fractional count to an integer state dtype.
-    """
-    matrix = np.array(rows)
-    if matrix.dtype.kind not in "iuf":
-        raise TypeError(f"total_cm has dtype {matrix.dtype}, expected numbers")
-    with np.errstate(invalid="ignore"):
-        good = np.isfinite(matrix) & (matrix >= 0) & (matrix == np.trunc(matrix))
-    if not good.all():
-        index = [int(i) for i in np.argwhere(~good)[0]]
-        raise _CountError(f"total_cm{index} is {matrix[tuple(index)].item()!r}")
-    converted = matrix.astype(state_dtype)
-    if not np.array_equal(converted, matrix):
-        raise ValueError(
-            f"total_cm has counts that state_dtype {state_dtype} does not store exactly"
-        )
-    return converted
-
-
-def _count_map(
-    name: str, counts: dict[str, Any], kind: type[int] | type[float]
-) -> dict[str, Any]:
-    return {
-        str(key): kind(_count(f"{name}[{key!r}]", value))
-        for key, value in counts.items()
-    }
-
-
-def _count(name: str, value: Any) -> float:
-    """Return ``value`` as a float, checking that it is a whole number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"{name} must be a number, but got {type(value).__name__} {value!r}"
-        )
-    if not (math.isfinite(value) and value >= 0 and float(value).is_integer()):
-        raise _CountError(f"{name} is {value!r}")
-    return float(value)
 
 
 class CheckpointSaver:

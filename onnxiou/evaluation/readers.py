@@ -9,6 +9,11 @@ practice means ``.npy`` or TIFF.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
+import tokenize
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +28,14 @@ _PNG_MODES = ("1", "L", "P", "I", "I;16", "I;16B", "I;16L")
 
 _EXTRA_HINT = "install it with: pip install 'onnxiou[images]'"
 
+logger = logging.getLogger(__name__)
+
 
 def read_array(path: Path) -> np.ndarray:
     """Return the array stored in a PNG, ``.npy`` or TIFF file.
 
-    Raises EvaluationError naming the file when it cannot be read or contains
-    something other than numbers.
+    Raises EvaluationError naming the file when it cannot be read, contains
+    something other than numbers, or contains no pixels (an array of size 0).
     """
     suffix = path.suffix.lower()
     if suffix == ".png":
@@ -45,6 +52,11 @@ def read_array(path: Path) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise EvaluationError(
             f"{path} has dtype {array.dtype}; expected integers, bools or floats"
+        )
+    if array.size == 0:
+        raise EvaluationError(
+            f"{path} contains no pixels (shape {array.shape}); expected a "
+            "non-empty label map or prediction"
         )
     return array
 
@@ -81,6 +93,18 @@ def _bilevel_pixels(image: Any) -> np.ndarray:
     return (grey > 0).astype(np.uint8)
 
 
+# Exceptions of numpy.lib.format for a file that is not a valid .npy array.
+# numpy tokenizes the header and parses it with ast.literal_eval, so a
+# garbled header can also raise TokenError, SyntaxError or OverflowError.
+_NPY_FORMAT_ERRORS = (
+    ValueError,
+    EOFError,
+    OverflowError,
+    SyntaxError,
+    tokenize.TokenError,
+)
+
+
 def _read_npy(path: Path) -> np.ndarray:
     """Read one array with ``numpy.lib.format``.
 
@@ -90,9 +114,9 @@ def _read_npy(path: Path) -> np.ndarray:
     try:
         with open(path, "rb") as stream:
             return np.lib.format.read_array(stream, allow_pickle=False)
-    except OSError as error:
+    except (OSError, MemoryError) as error:
         raise EvaluationError(f"cannot read {path}: {error}") from None
-    except (ValueError, EOFError) as error:
+    except _NPY_FORMAT_ERRORS as error:
         raise EvaluationError(
             f"{path} is not a valid .npy array file: {_npy_reason(error)}"
         ) from None
@@ -107,15 +131,69 @@ def _npy_reason(error: Exception) -> str:
 
 
 def _read_tiff(path: Path) -> np.ndarray:
+    """Read the first image series of a TIFF file.
+
+    tifffile logs what it skips in a damaged file (such as an invalid
+    offset to the first page) and may then return an empty array. Those log
+    messages are kept out of the terminal and become the reason in the
+    error.
+    """
     try:
         import tifffile
     except ImportError:
         raise EvaluationError(f"reading {path} needs tifffile; {_EXTRA_HINT}") from None
+    with _captured_log("tifffile") as messages:
+        try:
+            array = np.asarray(tifffile.imread(path))
+        except (OSError, ValueError, EOFError, MemoryError) as error:
+            # tifffile.TiffFileError is a ValueError.
+            raise EvaluationError(f"cannot read {path}: {error}") from None
+        except Exception as error:  # noqa: BLE001
+            # The decoders behind tifffile raise many other types on corrupt
+            # data: with tifffile 2026.3.3, zlib.error, lzma.LZMAError,
+            # struct.error, ZeroDivisionError, TypeError and
+            # NotImplementedError were seen.
+            raise EvaluationError(
+                f"cannot read {path}: corrupt TIFF data "
+                f"({type(error).__name__}: {error})"
+            ) from None
+    for message in messages:
+        logger.debug("tifffile on %s: %s", path, message)
+    if array.size == 0 and messages:
+        raise EvaluationError(
+            f"cannot read {path}: no image data; tifffile reports: {messages[0]}"
+        )
+    return array
+
+
+class _ListHandler(logging.Handler):
+    """Logging handler that appends each formatted message to a list."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__()
+        self.messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # tifffile starts its messages with the repr of the object that
+        # logs, such as "<tifffile.TiffPages @8> ", which means nothing to
+        # the user.
+        self.messages.append(re.sub(r"^(<[^>]*> )+", "", record.getMessage()))
+
+
+@contextlib.contextmanager
+def _captured_log(name: str) -> Iterator[list[str]]:
+    """Collect the messages of logger ``name`` instead of passing them on."""
+    messages: list[str] = []
+    handler = _ListHandler(messages)
+    target = logging.getLogger(name)
+    propagate = target.propagate
+    target.addHandler(handler)
+    target.propagate = False
     try:
-        return np.asarray(tifffile.imread(path))
-    except (OSError, ValueError, EOFError) as error:
-        # tifffile.TiffFileError is a ValueError.
-        raise EvaluationError(f"cannot read {path}: {error}") from None
+        yield messages
+    finally:
+        target.removeHandler(handler)
+        target.propagate = propagate
 
 
 def read_class_names(path: Path) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from onnxiou import FractionalValueWarning
 from onnxiou.evaluation.checkpoint import CheckpointSaver
 from onnxiou.evaluation.errors import EvaluationError
 from onnxiou.evaluation.findings import (
@@ -155,11 +156,10 @@ def _update(
 ) -> None:
     try:
         with warnings.catch_warnings():
-            # The run counts fractional predicted classes itself and reports
-            # them with the file names, so the metric's warning would repeat it.
-            warnings.filterwarnings(
-                "ignore", message=".*fractional values", category=UserWarning
-            )
+            # The run counts fractional labels and predicted classes itself and
+            # reports them with the file names, so the metric's warning would
+            # repeat them.
+            warnings.simplefilter("ignore", category=FractionalValueWarning)
             metric.update_state(label, prediction)
     except (TypeError, ValueError) as error:
         raise EvaluationError(
