@@ -415,6 +415,19 @@ def selected_contenders(only: list[str]) -> tuple[list[Contender], list[dict]]:
     return chosen, missing
 
 
+def command_line(argv: list[str]) -> str:
+    """Return the command that reproduces the run, less its output directory."""
+    kept, skip_next = [], False
+    for argument in argv:
+        if skip_next:
+            skip_next = False
+        elif argument == "--out":
+            skip_next = True
+        elif not argument.startswith("--out="):
+            kept.append(argument)
+    return " ".join(["python", "tools/bench.py", *kept])
+
+
 def build_report(args: argparse.Namespace, argv: list[str] | None) -> dict:
     grid = QUICK if args.quick else FULL
     if args.pixels:
@@ -432,7 +445,7 @@ def build_report(args: argparse.Namespace, argv: list[str] | None) -> dict:
     finished = datetime.datetime.now(datetime.timezone.utc)
     return {
         "date": started.isoformat(timespec="seconds"),
-        "command": " ".join(["python", "tools/bench.py", *(argv or sys.argv[1:])]),
+        "command": command_line(argv if argv is not None else sys.argv[1:]),
         "quick": args.quick,
         "machine": machine_info(),
         "versions": versions(),

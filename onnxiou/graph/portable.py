@@ -99,7 +99,7 @@ def spread_weight(op: Opset) -> OnnxFunction:
 def cell_coordinates(op: Opset, layout: BinLayout) -> OnnxFunction:
     """Build ``(rows, cols) = coordinates(y_true, y_pred)`` on flat int64 labels.
 
-    Gives the cells of :func:`onnxiou.graph.mask.cell_coordinates`.
+    Gives the buffer rows and columns laid out by :mod:`onnxiou.graph.layout`.
     """
     low = layout.low
     high = layout.high
