@@ -122,7 +122,7 @@ def _check_same_pixels(true_shape: tuple, pred_shape: tuple) -> None:
 
 
 def _aligned_weight_shape(weight: np.ndarray, label_shape: tuple) -> tuple:
-    """The weight's shape padded with ones to the labels' rank."""
+    """Return the weight's shape padded with ones to the labels' rank."""
     rank = len(label_shape)
     per_sample = weight.ndim == 1 and rank >= 2 and weight.shape[0] == label_shape[0]
     if per_sample:
@@ -192,8 +192,11 @@ def prepare_weight(value: Any, label_shape: tuple, state_dtype: str) -> np.ndarr
 def _weight_for_either(
     value: Any, true_shape: tuple, pred_shape: tuple, spec: MetricSpec
 ) -> np.ndarray:
-    """Prepare the weight against the predictions' label shape, or else against
-    y_true's when only a trailing unit axis tells them apart (as Keras does)."""
+    """Prepare the weight against the predictions' label shape.
+
+    When the label shapes differ only by a trailing unit axis, a weight
+    shaped like y_true is accepted too, as Keras accepts it.
+    """
     try:
         return prepare_weight(value, pred_shape, spec.state_dtype)
     except ValueError:
@@ -231,7 +234,7 @@ def prepare_batch(spec: MetricSpec, y_true: Any, y_pred: Any, sample_weight: Any
 
 
 def has_fractional_values(array: np.ndarray) -> bool:
-    """Whether a float array holds finite values that are not whole numbers."""
+    """Return whether a float array contains finite values that are not whole numbers."""
     if array.dtype.kind != "f":
         return False
     finite = array[np.isfinite(array)]

@@ -30,7 +30,7 @@ class FractionalValueWarning(UserWarning):
 
 
 def _dtype_name(name: str, value: Any) -> str | None:
-    """The name of a dtype given as a str, numpy dtype or numpy type."""
+    """Return the name of a dtype given as a str, numpy dtype or numpy type."""
     if value is None or isinstance(value, str):
         return value
     try:
