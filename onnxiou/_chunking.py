@@ -1,6 +1,6 @@
 """Split a batch into pieces for the one-hot matmul kernel.
 
-That kernel holds ``N x (rows + cols)`` one-hot intermediates, so the
+That kernel keeps ``N x (rows + cols)`` one-hot intermediates, so the
 wrapper feeds it pieces of at most ``max_pairs`` label pairs. Sparse labels
 are flattened; dense inputs are split along their first axis (when the
 class axis is another one), so one very large image is not split.

@@ -67,7 +67,7 @@ class _UpdateCall:
     """An update session with its two IO bindings, bound once.
 
     Binding ``k`` reads the state from ``states[k]`` and writes the new
-    state into ``states[1 - k]``; the scalar outputs land in numpy arrays
+    state into ``states[1 - k]``. The scalar outputs land in numpy arrays
     that share memory with their OrtValues, so a call rebinds only the
     three inputs and reads two floats without a copy.
     """
@@ -143,7 +143,7 @@ class MetricRunner:
         return ort.OrtValue.ortvalue_from_numpy(zeros, self._device, 0)
 
     def session(self, kind: str, y_true: np.ndarray | None, y_pred: np.ndarray | None):
-        """The cached session of graph ``kind`` for these inputs' dtypes and ranks."""
+        """Return the cached session of graph ``kind`` for these inputs' dtypes and ranks."""
         from onnxiou.graph.model import GraphOptions
 
         if y_true is None or y_pred is None:
@@ -191,7 +191,7 @@ class MetricRunner:
         return result, per_class
 
     def state(self) -> np.ndarray:
-        """A copy of the state: OrtValue.numpy() shares the buffer on CPU."""
+        """Return a copy of the state, because OrtValue.numpy() shares the CPU buffer."""
         return np.array(self._state.numpy(), copy=True)
 
     def load_state(self, matrix: np.ndarray) -> None:

@@ -28,7 +28,7 @@ PRODUCER = "onnxiou"
 
 
 def default_dtypes(metric: _IoUBase) -> tuple[str, str]:
-    """The label and score dtypes of an export when none are given."""
+    """Return the label and score dtypes of an export when none are given."""
     spec = metric.spec
     y_true = "int64" if spec.sparse_y_true else "float32"
     y_pred = "int64" if spec.sparse_y_pred else "float32"

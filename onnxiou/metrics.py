@@ -26,9 +26,9 @@ class IoU(_IoUBase):
             ``"float64"``.
         ignore_class: A class id, or several, whose ``y_true`` pairs are not
             counted.
-        sparse_y_true: Whether ``y_true`` holds class ids (else argmax over
+        sparse_y_true: Whether ``y_true`` contains class ids (else argmax over
             ``axis``).
-        sparse_y_pred: Whether ``y_pred`` holds class ids (else argmax over
+        sparse_y_pred: Whether ``y_pred`` contains class ids (else argmax over
             ``axis``).
         axis: The class axis of dense inputs.
         state_dtype: Element type of the confusion matrix: ``"float64"``
@@ -143,7 +143,7 @@ class BinaryIoU(_IoUBase):
 
     ``y_pred`` is cast to float32 and becomes class 1 where it is
     ``>= threshold`` (class 0 below it, and where it is NaN); ``y_true``
-    holds class ids 0 and 1. The result is the mean IoU of
+    contains class ids 0 and 1. The result is the mean IoU of
     ``target_class_ids``, a subset of ``(0, 1)``.
 
     Example:
@@ -184,7 +184,7 @@ class BinaryIoU(_IoUBase):
 class OneHotIoU(_IoUBase):
     """:class:`IoU` for one-hot ``y_true`` (argmax over ``axis``).
 
-    ``y_pred`` holds scores by default (``sparse_y_pred=False``).
+    ``y_pred`` contains scores by default (``sparse_y_pred=False``).
 
     Example:
         >>> y_true = [[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]]

@@ -1,4 +1,4 @@
-"""The README's Python example runs and prints what its comments say."""
+"""The README's Python example runs and prints the values its comments give."""
 
 import re
 from pathlib import Path

@@ -96,7 +96,7 @@ class Contender:
 
 
 def numpy_bincount(case: Case):
-    """The baseline: argmax if needed, mask valid pairs, one ``np.bincount``."""
+    """Time the baseline: argmax if needed, mask valid pairs, one ``np.bincount``."""
     classes = case.classes
     state = {"cm": np.zeros(classes * classes, np.int64)}
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 from onnxscript import script
 from onnxscript.values import OnnxFunction, Opset
 
+from onnxiou._spec import IGNORE_LIMIT
+
 # Float labels are clipped into this range before the cast to int64, so the
 # cast cannot overflow. Labels this far out are dropped as out of range.
-_FLOAT_LABEL_LIMIT = float(2**62)
+_FLOAT_LABEL_LIMIT = float(IGNORE_LIMIT)
 
 
 def label_dtype(input_kind: str, sparse: bool) -> str:
@@ -74,7 +76,7 @@ def argmax_labels(
 
     With ``nan_check``, an If runs that NaN search only when the sum of the
     whole batch is NaN, which it is whenever an element is NaN (and also
-    when the batch holds both infinities, or overflows both ways). Other
+    when the batch contains both infinities, or overflows both ways). Other
     batches take one plain ArgMax.
     """
 

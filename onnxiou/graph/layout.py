@@ -1,4 +1,4 @@
-"""Where each (true, predicted) pair lands in the accumulation buffer.
+"""The layout of the accumulation buffer: the cell of each (true, predicted) pair.
 
 The accumulate stage never branches per pixel. Instead, every pair is sent
 to one cell of a small ``[rows, cols]`` buffer, and the cells are laid out

@@ -42,7 +42,7 @@ def index_dtype(layout: BinLayout, true_dtype: str, pred_dtype: str) -> str:
 
 
 def scalar(value: int, dtype: str) -> onnx.TensorProto:
-    """A scalar tensor of ``dtype``, for ``op.Constant(value=...)``.
+    """Return a scalar tensor of ``dtype``, for ``op.Constant(value=...)``.
 
     onnxscript wraps a numpy constant in CastLike, which onnxruntime does
     not fold, so each would cost a node per run.

@@ -60,7 +60,7 @@ def _decoder(op: Opset, spec: MetricSpec, dtype: str, sparse: bool) -> OnnxFunct
 
 
 def _decoded_dtypes(spec: MetricSpec, options: GraphOptions) -> tuple[str, str]:
-    """The dtypes of the CPU decoders' labels, for the mask stage."""
+    """Return the dtypes of the CPU decoders' labels, for the mask stage."""
     pred_sparse = spec.sparse_y_pred and spec.threshold is None
     true_kind = _input_kind(options.y_true_dtype)
     pred_kind = _input_kind(options.y_pred_dtype)

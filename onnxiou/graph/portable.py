@@ -29,11 +29,12 @@ import onnx.helper
 from onnxscript import script
 from onnxscript.values import OnnxFunction, Opset
 
+from onnxiou._spec import IGNORE_LIMIT
 from onnxiou.graph.layout import BinLayout
 
 # Float labels are clipped into this range before the cast to int64, as in
 # onnxiou.graph.decode, so the cast never overflows.
-_FLOAT_LABEL_LIMIT = float(2**62)
+_FLOAT_LABEL_LIMIT = float(IGNORE_LIMIT)
 
 
 def element_type(dtype: str) -> int:

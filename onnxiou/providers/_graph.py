@@ -16,7 +16,7 @@ class Scope:
 
     `types` maps value names to ONNX type strings, outer graphs included.
     `constants` maps the names of initializers and Constant-node outputs
-    to their tensor, or to None when the Constant holds no `value` tensor.
+    to their tensor, or to None when the Constant has no `value` tensor.
     `graph_io` contains the names of the model's own inputs and outputs.
     """
 
